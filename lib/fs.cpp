@@ -1,0 +1,230 @@
+#include "fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "error.h"
+
+namespace kcm {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int UniqueFd::release() {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+std::string join_path(std::string_view dir, std::string_view name) {
+  std::string out(dir);
+  if (out.empty() || out.back() != '/') out += '/';
+  out += name;
+  return out;
+}
+
+namespace {
+
+bool is_absent(int err) { return err == ENOENT || err == ENOTDIR || err == ESRCH; }
+
+std::string read_all(int fd, const std::string& display) {
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw sys_error("read", display, errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+std::optional<UniqueFd> open_file_at(int dirfd, const std::string& name,
+                                     const std::string& display) {
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ELOOP) throw op_error("open", display, "is a symlink, refusing to follow it");
+    if (is_absent(errno)) return std::nullopt;
+    throw sys_error("open", display, errno);
+  }
+  UniqueFd owned(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw sys_error("stat", display, errno);
+  if (!S_ISREG(st.st_mode)) throw op_error("open", display, "is not a regular file");
+  return owned;
+}
+
+}  // namespace
+
+std::optional<std::string> read_file_if_exists(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (is_absent(errno)) return std::nullopt;
+    throw sys_error("open", path, errno);
+  }
+  UniqueFd owned(fd);
+  try {
+    return read_all(fd, path);
+  } catch (const Error&) {
+    // A process that exits while we read its /proc files reads as ESRCH.
+    if (errno == ESRCH) return std::nullopt;
+    throw;
+  }
+}
+
+std::string read_file(const std::string& path) {
+  auto content = read_file_if_exists(path);
+  if (!content) throw sys_error("open", path, ENOENT);
+  return *content;
+}
+
+UniqueFd open_dir_at(int dirfd, const std::string& name, const std::string& display) {
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ELOOP) throw op_error("open", display, "is a symlink, refusing to follow it");
+    if (errno == ENOTDIR) {
+      struct stat st;
+      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        throw op_error("open", display, "is a symlink, refusing to follow it");
+      }
+      throw op_error("open", display, "is not a directory");
+    }
+    throw sys_error("open", display, errno);
+  }
+  return UniqueFd(fd);
+}
+
+UniqueFd open_dir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOTDIR) throw op_error("open", path, "is not a directory");
+    throw sys_error("open", path, errno);
+  }
+  return UniqueFd(fd);
+}
+
+std::optional<std::string> read_file_at_if_exists(int dirfd, const std::string& name,
+                                                  const std::string& display) {
+  auto fd = open_file_at(dirfd, name, display);
+  if (!fd) return std::nullopt;
+  return read_all(fd->get(), display);
+}
+
+std::string read_file_at(int dirfd, const std::string& name, const std::string& display) {
+  auto content = read_file_at_if_exists(dirfd, name, display);
+  if (!content) throw sys_error("open", display, ENOENT);
+  return *content;
+}
+
+void fsync_dir(int dirfd, const std::string& display) {
+  if (::fsync(dirfd) != 0) throw sys_error("fsync", display, errno);
+}
+
+void write_file_atomic(int dirfd, const std::string& name, std::string_view content,
+                       const std::string& display, mode_t mode) {
+  const std::string temp = "." + name + ".tmp-" + std::to_string(::getpid());
+  int fd = ::openat(dirfd, temp.c_str(),
+                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) throw sys_error("create", display + " (temp file)", errno);
+  UniqueFd owned(fd);
+  auto fail = [&](const char* op) {
+    int err = errno;
+    ::unlinkat(dirfd, temp.c_str(), 0);
+    return sys_error(op, display, err);
+  };
+  std::size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw fail("write");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // O_CREAT's mode is filtered by the umask; the file must end up with `mode`.
+  if (::fchmod(fd, mode) != 0) throw fail("chmod");
+  if (::fsync(fd) != 0) throw fail("fsync");
+  if (::renameat(dirfd, temp.c_str(), dirfd, name.c_str()) != 0) throw fail("rename");
+  fsync_dir(dirfd, display);
+}
+
+std::vector<DirEntry> list_dir(int dirfd, const std::string& display) {
+  int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw sys_error("open", display, errno);
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    int err = errno;
+    ::close(fd);
+    throw sys_error("open", display, err);
+  }
+  std::vector<DirEntry> out;
+  errno = 0;
+  while (struct dirent* ent = ::readdir(dir)) {
+    std::string name = ent->d_name;
+    if (name == "." || name == "..") continue;
+    unsigned char type = ent->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat st;
+      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR
+               : S_ISLNK(st.st_mode) ? DT_LNK : DT_UNKNOWN;
+      }
+    }
+    EntryType t = type == DT_REG ? EntryType::kFile
+                  : type == DT_DIR ? EntryType::kDirectory
+                  : type == DT_LNK ? EntryType::kSymlink
+                                   : EntryType::kOther;
+    out.push_back({std::move(name), t});
+    errno = 0;
+  }
+  int err = errno;
+  ::closedir(dir);
+  if (err != 0) throw sys_error("read directory", display, err);
+  std::sort(out.begin(), out.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+void remove_file_at(int dirfd, const std::string& name, const std::string& display) {
+  if (::unlinkat(dirfd, name.c_str(), 0) != 0) {
+    if (errno == ENOENT) return;
+    throw sys_error("remove", display, errno);
+  }
+  fsync_dir(dirfd, display);
+}
+
+void remove_tree_at(int dirfd, const std::string& name, const std::string& display) {
+  {
+    UniqueFd dir = open_dir_at(dirfd, name, display);
+    for (const auto& ent : list_dir(dir.get(), display)) {
+      const std::string child = join_path(display, ent.name);
+      if (ent.type == EntryType::kDirectory) {
+        remove_tree_at(dir.get(), ent.name, child);
+      } else if (::unlinkat(dir.get(), ent.name.c_str(), 0) != 0 && errno != ENOENT) {
+        throw sys_error("remove", child, errno);
+      }
+    }
+  }
+  if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    throw sys_error("remove", display, errno);
+  }
+}
+
+}  // namespace kcm

@@ -1,0 +1,81 @@
+// File-system primitives every module shares: an owning fd, whole-file reads, crash-safe
+// writes, and directory walks that never follow symlinks.
+//
+// Every open uses O_CLOEXEC (runtimes exec the hook, the wrapper execs runc). Functions
+// taking a directory fd resolve names relative to it with openat(2) and O_NOFOLLOW; the
+// `display` argument is the path used in error messages. All failures throw Error.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kcm {
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release();
+
+ private:
+  int fd_ = -1;
+};
+
+enum class EntryType { kFile, kDirectory, kSymlink, kOther };
+
+struct DirEntry {
+  std::string name;
+  EntryType type;
+};
+
+// Reads a whole file by path (sysfs, procfs, config files). Throws on any failure.
+std::string read_file(const std::string& path);
+// As read_file, but returns nullopt when the file does not exist (ENOENT, ENOTDIR,
+// ESRCH for a vanished process).
+std::optional<std::string> read_file_if_exists(const std::string& path);
+
+// Opens `name` under `dirfd` as a directory, refusing symlinks.
+UniqueFd open_dir_at(int dirfd, const std::string& name, const std::string& display);
+// Opens a directory by path; the path itself may be a symlink (an operator's choice).
+UniqueFd open_dir(const std::string& path);
+
+// Reads a regular file under `dirfd`, refusing symlinks and other types.
+std::string read_file_at(int dirfd, const std::string& name, const std::string& display);
+std::optional<std::string> read_file_at_if_exists(int dirfd, const std::string& name,
+                                                  const std::string& display);
+
+// Crash-safe replace: writes `.<name>.tmp-<pid>` in the same directory, fsyncs it,
+// renames it over `name` and fsyncs the directory. A reader sees the old or the new
+// content, never a torn file; a crash leaves at most a dot-named temp file behind.
+void write_file_atomic(int dirfd, const std::string& name, std::string_view content,
+                       const std::string& display, mode_t mode = 0644);
+
+// Entries of a directory except "." and "..", sorted by name.
+std::vector<DirEntry> list_dir(int dirfd, const std::string& display);
+
+// Removes a file under dirfd; absent is not an error. fsyncs the directory.
+void remove_file_at(int dirfd, const std::string& name, const std::string& display);
+
+// Removes a directory tree under dirfd without following symlinks.
+void remove_tree_at(int dirfd, const std::string& name, const std::string& display);
+
+void fsync_dir(int dirfd, const std::string& display);
+
+// Names kcm writes as temporaries begin with '.'; readers skip them.
+inline bool is_temp_name(std::string_view name) { return !name.empty() && name[0] == '.'; }
+
+std::string join_path(std::string_view dir, std::string_view name);
+
+}  // namespace kcm

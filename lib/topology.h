@@ -1,0 +1,53 @@
+// The host's CPU topology as sysfs describes it.
+//
+// Read from <sysfs_root>/devices/system/cpu and <sysfs_root>/devices/system/node, where
+// sysfs_root is "$KCM_SYS_FS" or "/sys". It copes with what real kernels write: files
+// ending in NUL bytes, hex masks on kernels without *_list files, missing global
+// online/possible/present files, offline CPUs without topology/, CPU-less NUMA nodes
+// and online CPUs that belong to no node. A Topology is an immutable value.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cpuset.h"
+
+namespace kcm {
+
+struct CpuInfo {
+  int id = 0;
+  int core = 0;     // index of its physical core, numbered as `lscpu -p` numbers "Core"
+  int socket = 0;   // index of its core_siblings group, as `lscpu -p` numbers "Socket"
+  int node = -1;    // NUMA node number, -1 when no node lists it
+};
+
+class Topology {
+ public:
+  // Throws Error naming the file when sysfs cannot be read or makes no sense.
+  static Topology read(const std::string& sysfs_root);
+
+  // Online CPUs, ascending by id.
+  const std::vector<CpuInfo>& cpus() const { return cpus_; }
+  CpuSet online() const;
+  // Contents of cpu/isolated (isolcpus=), limited to online CPUs; empty when absent.
+  const CpuSet& isolated() const { return isolated_; }
+
+  // Physical cores: one entry per thread_siblings group of online CPUs, in lscpu's
+  // Core order (by lowest CPU). Each set holds only online CPUs.
+  std::vector<CpuSet> cores() const;
+
+  // NUMA node of an online CPU, -1 when none.
+  int node_of(int cpu) const;
+
+ private:
+  std::vector<CpuInfo> cpus_;
+  CpuSet isolated_;
+};
+
+// The CPU -> NUMA node map alone, from <sysfs_root>/devices/system/node/node*/cpulist
+// (or cpumap). Cheap enough for the hook's path; empty when the machine has no node
+// directory (then every CPU counts as one node).
+std::map<int, int> read_node_map(const std::string& sysfs_root);
+
+}  // namespace kcm
