@@ -1,0 +1,32 @@
+// Choosing CPU lists: a pure function of a pool snapshot (no I/O), so every rule below
+// is tested directly (DESIGN.md "Allocation").
+//
+// Exclusive pool: a list is free when its tasks are empty. `count` free lists are taken,
+// preferring a single NUMA node: among nodes with enough free lists, the one holding the
+// most free lists (ties: the one with the lowest CPU); its lowest lists are taken. When no
+// node can hold them all, the lowest free lists are taken across nodes (spans_nodes).
+// Shared pool: `count` must be 1; the list with the fewest tasks, ties to the lowest CPU.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config_dir.h"
+
+namespace kcm {
+
+struct Choice {
+  std::vector<std::string> lists;  // names, ascending by first CPU
+  bool spans_nodes = false;
+};
+
+// node_of_cpu: CPU -> NUMA node (topology.h read_node_map); CPUs it lacks count as node
+// 0. Throws Error (exit 1) when the pool cannot satisfy the request, e.g.
+//   pool "dataplane" has 0 free CPU lists (4 in use)
+Choice choose_lists(const Pool& pool, int count, const std::map<int, int>& node_of_cpu);
+
+// The NUMA node holding most of a list's CPUs (ties: the lowest node).
+int node_of_list(const CpuSet& cpus, const std::map<int, int>& node_of_cpu);
+
+}  // namespace kcm

@@ -1,0 +1,295 @@
+#include "config_dir.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+
+#include "error.h"
+
+namespace kcm {
+namespace {
+
+constexpr const char* kPools = "pools";
+constexpr const char* kOwners = "owners";
+constexpr const char* kExclusive = "exclusive";
+constexpr const char* kTasks = "tasks";
+constexpr std::string_view kJson = ".json";
+
+void make_dir_at(int dirfd, const std::string& name, const std::string& display) {
+  if (::mkdirat(dirfd, name.c_str(), 0755) != 0 && errno != EEXIST) {
+    throw sys_error("create directory", display, errno);
+  }
+}
+
+}  // namespace
+
+void validate_pool_name(const std::string& name) {
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  bool ok = !name.empty() && name.size() <= 63 && lower_or_digit(name[0]) &&
+            std::all_of(name.begin(), name.end(),
+                        [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
+  if (!ok) {
+    throw usage_error("invalid pool name " + quote(name) +
+                      ": must match [a-z0-9][a-z0-9_-]{0,62}");
+  }
+}
+
+CpuSet validate_cpu_list_name(const std::string& name) {
+  bool chars_ok = !name.empty() && name.find_first_not_of("0123456789,-") == std::string::npos;
+  if (!chars_ok) {
+    throw usage_error("invalid CPU list name " + quote(name) +
+                      ": only digits, ',' and '-' are allowed");
+  }
+  CpuSet cpus;
+  try {
+    cpus = CpuSet::parse(name);
+  } catch (const Error& e) {
+    throw usage_error(e.what());
+  }
+  if (cpus.empty()) throw usage_error("invalid CPU list name " + quote(name) + ": no CPUs");
+  return cpus;
+}
+
+std::vector<pid_t> parse_tasks(const std::string& text, const std::string& display) {
+  std::string_view s(text);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+  std::vector<pid_t> tasks;
+  if (s.empty()) return tasks;
+  std::size_t pos = 0;
+  while (pos <= s.size()) {
+    std::size_t comma = s.find(',', pos);
+    if (comma == std::string_view::npos) comma = s.size();
+    std::string_view item = s.substr(pos, comma - pos);
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), pid);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || pid <= 0) {
+      throw op_error("parse", display, "invalid PID " + quote(item));
+    }
+    tasks.push_back(pid);
+    pos = comma + 1;
+  }
+  return tasks;
+}
+
+std::string format_tasks(const std::vector<pid_t>& tasks) {
+  std::string out;
+  for (pid_t pid : tasks) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(pid);
+  }
+  return out;
+}
+
+ConfigDir ConfigDir::open(const std::string& path) {
+  try {
+    return ConfigDir(path, open_dir(path));
+  } catch (const Error& e) {
+    throw with_context("open config directory", e);
+  }
+}
+
+std::string ConfigDir::pool_path(const std::string& pool) const {
+  return join_path(join_path(path_, kPools), pool);
+}
+
+DirLock ConfigDir::lock(LockMode mode, const std::string& program,
+                        std::chrono::milliseconds timeout) const {
+  return DirLock::acquire(fd_.get(), path_, mode, program, timeout);
+}
+
+Pool ConfigDir::read_pool_at(int pools_fd, const std::string& name) const {
+  const std::string pool_display = pool_path(name);
+  try {
+    validate_pool_name(name);
+  } catch (const Error& e) {
+    throw op_error("read", pool_display, e.what());
+  }
+  UniqueFd pool_fd = open_dir_at(pools_fd, name, pool_display);
+  Pool pool;
+  pool.name = name;
+  const std::string excl_display = join_path(pool_display, kExclusive);
+  std::string excl = read_file_at(pool_fd.get(), kExclusive, excl_display);
+  while (!excl.empty() && (excl.back() == '\n' || excl.back() == ' ')) excl.pop_back();
+  if (excl == "1") {
+    pool.exclusive = true;
+  } else if (excl != "0") {
+    throw op_error("parse", excl_display, "must be \"0\" or \"1\", not " + quote(excl));
+  }
+  for (const DirEntry& ent : list_dir(pool_fd.get(), pool_display)) {
+    if (is_temp_name(ent.name) || ent.name == kExclusive) continue;
+    const std::string list_display = join_path(pool_display, ent.name);
+    if (ent.type == EntryType::kSymlink) {
+      throw op_error("read", list_display, "is a symlink, refusing to follow it");
+    }
+    if (ent.type != EntryType::kDirectory) {
+      throw op_error("read", list_display, "unexpected entry: not a CPU list directory");
+    }
+    CpuList list;
+    list.name = ent.name;
+    try {
+      list.cpus = validate_cpu_list_name(ent.name);
+    } catch (const Error& e) {
+      throw op_error("read", list_display, e.what());
+    }
+    UniqueFd list_fd = open_dir_at(pool_fd.get(), ent.name, list_display);
+    const std::string tasks_display = join_path(list_display, kTasks);
+    list.tasks = parse_tasks(read_file_at(list_fd.get(), kTasks, tasks_display), tasks_display);
+    pool.lists.emplace(list.name, std::move(list));
+  }
+  return pool;
+}
+
+Config ConfigDir::read() const {
+  const std::string pools_display = join_path(path_, kPools);
+  UniqueFd pools_fd = open_dir_at(fd_.get(), kPools, pools_display);
+  Config config;
+  for (const DirEntry& ent : list_dir(pools_fd.get(), pools_display)) {
+    if (is_temp_name(ent.name)) continue;
+    if (ent.type != EntryType::kDirectory) {
+      throw op_error("read", join_path(pools_display, ent.name),
+                     ent.type == EntryType::kSymlink ? "is a symlink, refusing to follow it"
+                                                     : "unexpected entry: not a pool directory");
+    }
+    config.pools.emplace(ent.name, read_pool_at(pools_fd.get(), ent.name));
+  }
+  return config;
+}
+
+Pool ConfigDir::read_pool(const std::string& name) const {
+  validate_pool_name(name);
+  const std::string pools_display = join_path(path_, kPools);
+  UniqueFd pools_fd = open_dir_at(fd_.get(), kPools, pools_display);
+  struct stat st;
+  if (::fstatat(pools_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) {
+      throw Error("pool " + quote(name) + " does not exist in " + quote(path_));
+    }
+    throw sys_error("stat", pool_path(name), errno);
+  }
+  return read_pool_at(pools_fd.get(), name);
+}
+
+void ConfigDir::write_tasks(const std::string& pool, const std::string& list,
+                            const std::vector<pid_t>& tasks) const {
+  validate_pool_name(pool);
+  validate_cpu_list_name(list);
+  const std::string list_display = join_path(pool_path(pool), list);
+  UniqueFd pools_fd = open_dir_at(fd_.get(), kPools, join_path(path_, kPools));
+  UniqueFd pool_fd = open_dir_at(pools_fd.get(), pool, pool_path(pool));
+  UniqueFd list_fd = open_dir_at(pool_fd.get(), list, list_display);
+  write_file_atomic(list_fd.get(), kTasks, format_tasks(tasks), join_path(list_display, kTasks));
+}
+
+std::optional<UniqueFd> ConfigDir::open_owners(bool create) const {
+  const std::string display = join_path(path_, kOwners);
+  if (create) make_dir_at(fd_.get(), kOwners, display);
+  try {
+    return open_dir_at(fd_.get(), kOwners, display);
+  } catch (const Error&) {
+    struct stat st;
+    if (!create && ::fstatat(fd_.get(), kOwners, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+        errno == ENOENT) {
+      return std::nullopt;  // a directory made by the original tool has no owners/
+    }
+    throw;
+  }
+}
+
+std::optional<Owner> ConfigDir::read_owner(const std::string& owner) const {
+  auto owners_fd = open_owners(false);
+  if (!owners_fd) return std::nullopt;
+  const std::string file = owner_file_stem(owner) + std::string(kJson);
+  const std::string display = join_path(join_path(path_, kOwners), file);
+  auto text = read_file_at_if_exists(owners_fd->get(), file, display);
+  if (!text) return std::nullopt;
+  return owner_from_json(*text, display);
+}
+
+std::vector<Owner> ConfigDir::read_owners() const {
+  std::vector<Owner> out;
+  auto owners_fd = open_owners(false);
+  if (!owners_fd) return out;
+  const std::string owners_display = join_path(path_, kOwners);
+  for (const DirEntry& ent : list_dir(owners_fd->get(), owners_display)) {
+    if (is_temp_name(ent.name)) continue;
+    const std::string display = join_path(owners_display, ent.name);
+    if (ent.name.size() <= kJson.size() || !ent.name.ends_with(kJson)) {
+      throw op_error("read", display, "unexpected entry: not an owner record (*.json)");
+    }
+    out.push_back(owner_from_json(read_file_at(owners_fd->get(), ent.name, display), display));
+  }
+  return out;
+}
+
+void ConfigDir::write_owner(const Owner& owner) const {
+  auto owners_fd = open_owners(true);
+  const std::string file = owner_file_stem(owner.owner) + std::string(kJson);
+  write_file_atomic(owners_fd->get(), file, owner_to_json(owner),
+                    join_path(join_path(path_, kOwners), file));
+}
+
+void ConfigDir::remove_owner(const std::string& owner) const {
+  auto owners_fd = open_owners(false);
+  if (!owners_fd) return;
+  const std::string file = owner_file_stem(owner) + std::string(kJson);
+  remove_file_at(owners_fd->get(), file, join_path(join_path(path_, kOwners), file));
+}
+
+void ConfigDir::create(const std::string& path, const Config& layout) {
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    throw sys_error("create config directory", path, errno);
+  }
+  UniqueFd conf_fd = open_dir(path);
+  // Only kcm's own lock file and the temp tree of an interrupted init may be there.
+  for (const DirEntry& ent : list_dir(conf_fd.get(), path)) {
+    if (ent.name == "lock" || ent.name.starts_with(".pools.tmp-")) continue;
+    throw op_error("initialize config directory", path,
+                   "is not empty (it holds " + quote(ent.name) + ")");
+  }
+  ConfigDir dir(path, std::move(conf_fd));
+  DirLock held = dir.lock(LockMode::kExclusive, "kcm init", lock_timeout_from_env());
+  for (const DirEntry& ent : list_dir(dir.fd(), path)) {
+    if (ent.name.starts_with(".pools.tmp-")) {
+      remove_tree_at(dir.fd(), ent.name, join_path(path, ent.name));
+    } else if (ent.name != "lock") {
+      throw op_error("initialize config directory", path,
+                     "is not empty (it holds " + quote(ent.name) + ")");
+    }
+  }
+  const std::string temp = ".pools.tmp-" + std::to_string(::getpid());
+  const std::string temp_display = join_path(path, temp);
+  make_dir_at(dir.fd(), temp, temp_display);
+  {
+    UniqueFd pools_fd = open_dir_at(dir.fd(), temp, temp_display);
+    for (const auto& [name, pool] : layout.pools) {
+      validate_pool_name(name);
+      const std::string pool_display = join_path(temp_display, name);
+      make_dir_at(pools_fd.get(), name, pool_display);
+      UniqueFd pool_fd = open_dir_at(pools_fd.get(), name, pool_display);
+      write_file_atomic(pool_fd.get(), kExclusive, pool.exclusive ? "1" : "0",
+                        join_path(pool_display, kExclusive));
+      for (const auto& [list_name, list] : pool.lists) {
+        validate_cpu_list_name(list_name);
+        const std::string list_display = join_path(pool_display, list_name);
+        make_dir_at(pool_fd.get(), list_name, list_display);
+        UniqueFd list_fd = open_dir_at(pool_fd.get(), list_name, list_display);
+        write_file_atomic(list_fd.get(), kTasks, format_tasks(list.tasks),
+                          join_path(list_display, kTasks));
+      }
+      fsync_dir(pool_fd.get(), pool_display);
+    }
+    fsync_dir(pools_fd.get(), temp_display);
+  }
+  if (::renameat(dir.fd(), temp.c_str(), dir.fd(), kPools) != 0) {
+    throw sys_error("rename", temp_display, errno);
+  }
+  // After the rename: an init interrupted before it leaves only a temp tree behind.
+  make_dir_at(dir.fd(), kOwners, join_path(path, kOwners));
+  fsync_dir(dir.fd(), path);
+}
+
+}  // namespace kcm

@@ -1,0 +1,97 @@
+// The kcm configuration directory (DESIGN.md "The config directory"):
+//
+//   <conf>/lock                          flock target, see lock.h
+//   <conf>/pools/<pool>/exclusive        "1" exclusive, "0" shared
+//   <conf>/pools/<pool>/<cpulist>/tasks  comma-separated host PIDs, "" when free
+//   <conf>/owners/<owner>.json           see owner.h
+//
+// Names are validated before they become paths and nothing is followed through a
+// symlink: every access is openat(2) relative to the directory's fd with O_NOFOLLOW.
+// Every write is crash-safe (fs.h write_file_atomic); dot-named entries are temp files
+// of an interrupted writer and are skipped. Callers hold the lock (lock()) around a
+// read-modify-write; the class itself keeps no state but the directory fd.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cpuset.h"
+#include "fs.h"
+#include "lock.h"
+#include "owner.h"
+
+namespace kcm {
+
+struct CpuList {
+  std::string name;  // the directory name, exactly as written ("4,12", "0-2,8-10")
+  CpuSet cpus;
+  std::vector<pid_t> tasks;  // in file order
+};
+
+struct Pool {
+  std::string name;
+  bool exclusive = false;
+  std::map<std::string, CpuList> lists;  // by name
+};
+
+struct Config {
+  std::map<std::string, Pool> pools;  // by name
+};
+
+// Pool names: [a-z0-9][a-z0-9_-]{0,62}. CPU list names: digits, ',' and '-' that parse
+// as a non-empty CPU list. Both throw a usage Error naming the value.
+void validate_pool_name(const std::string& name);
+CpuSet validate_cpu_list_name(const std::string& name);
+
+// Parses a tasks file: "" or "2000,2001" (a trailing newline is tolerated). Throws.
+std::vector<pid_t> parse_tasks(const std::string& text, const std::string& display);
+std::string format_tasks(const std::vector<pid_t>& tasks);
+
+class ConfigDir {
+ public:
+  // Opens an existing directory; throws naming the path when it is missing.
+  static ConfigDir open(const std::string& path);
+
+  // `kcm init`: creates `path` when missing (its parent must exist), refuses it when it
+  // holds anything, then builds pools/ under a temp name inside it and renames it into
+  // place (the directory itself may be a bind mount, so it cannot be renamed).
+  static void create(const std::string& path, const Config& layout);
+
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_.get(); }
+
+  DirLock lock(LockMode mode, const std::string& program,
+               std::chrono::milliseconds timeout) const;
+
+  // Whole snapshot. Throws Error naming the first file that is missing, malformed, a
+  // symlink or of an unexpected type.
+  Config read() const;
+  // One pool; throws `pool "x" does not exist in "/etc/kcm"` (exit 1) when absent.
+  Pool read_pool(const std::string& name) const;
+
+  void write_tasks(const std::string& pool, const std::string& list,
+                   const std::vector<pid_t>& tasks) const;
+
+  std::optional<Owner> read_owner(const std::string& owner) const;
+  // Every record; a record that cannot be parsed throws naming its file.
+  std::vector<Owner> read_owners() const;
+  void write_owner(const Owner& owner) const;
+  void remove_owner(const std::string& owner) const;
+
+  std::string pool_path(const std::string& pool) const;
+
+ private:
+  ConfigDir(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  Pool read_pool_at(int pools_fd, const std::string& name) const;
+  std::optional<UniqueFd> open_owners(bool create) const;
+
+  std::string path_;
+  UniqueFd fd_;
+};
+
+}  // namespace kcm

@@ -1,0 +1,13 @@
+// Logging for every program: spdlog to stderr as "<program>: <level>: <message>", at the
+// level of $KCM_LOG_LEVEL (trace, debug, info, warn, error, off; default warn), and for
+// kcm-hook also to syslog, because crun discards a hook's output.
+#pragma once
+
+#include <string>
+
+namespace kcm {
+
+// Call once at the start of main. Throws a usage Error for an unknown KCM_LOG_LEVEL.
+void init_logging(const std::string& program, bool also_syslog = false);
+
+}  // namespace kcm

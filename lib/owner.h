@@ -1,0 +1,40 @@
+// Who holds which CPU lists: <conf>/owners/<file>.json, a kcm extension of the original
+// directory format (readers of that format ignore owners/).
+//
+// One record per holder, written in the same locked transaction as the tasks files. It
+// lets poststop find a container's lists (poststop state has no pid) and lets reconcile
+// detect PID reuse: a task whose live process started at another time than recorded is
+// reclaimed like a dead one.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kcm {
+
+struct Owner {
+  std::string owner;  // container id, or "isolate-<pid>"
+  pid_t pid = 0;      // host PID written to the tasks files
+  std::uint64_t start_time = 0;  // field 22 of /proc/<pid>/stat
+  std::string pool;
+  std::vector<std::string> cpu_lists;  // list names as in the pool directory
+  std::string created;                 // RFC 3339, UTC
+
+  bool operator==(const Owner&) const = default;
+};
+
+// File name (without ".json") for an owner id: the id itself when it matches
+// [A-Za-z0-9_.-]{1,128} and does not start with '.', else its SHA-256 in hex.
+std::string owner_file_stem(const std::string& owner);
+
+std::string owner_to_json(const Owner& owner);
+// Throws Error naming `display` when the text is not a valid record.
+Owner owner_from_json(const std::string& text, const std::string& display);
+
+// Now as RFC 3339 in UTC with seconds: "2026-11-30T04:17:45Z".
+std::string rfc3339_now();
+
+}  // namespace kcm

@@ -1,0 +1,58 @@
+// Process information from a procfs mount.
+//
+// The root is a parameter: "$KCM_PROC_FS" for the CLI (a container sees the host's
+// /proc there), "/proc" by default, a fixture directory in tests. Methods are const and
+// thread-safe; a process may vanish between two calls, which reads as "gone", never as
+// an error.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cpuset.h"
+
+namespace kcm {
+
+class Procfs {
+ public:
+  explicit Procfs(std::string root = "/proc") : root_(std::move(root)) {}
+
+  const std::string& root() const { return root_; }
+
+  // The caller's PID as this procfs numbers it: the first field of <root>/self/stat.
+  // Inside a container with the host's /proc mounted, that is the host PID.
+  pid_t self_pid() const;
+
+  // Field 22 of <root>/<pid>/stat (start time in clock ticks since boot); nullopt when
+  // there is no such process or it is a zombie (it has exited; only its entry remains).
+  std::optional<std::uint64_t> start_time(pid_t pid) const;
+
+  bool alive(pid_t pid) const { return start_time(pid).has_value(); }
+
+  // Cpus_allowed_list of <root>/<pid>/status; nullopt when the process is gone.
+  std::optional<CpuSet> cpus_allowed(pid_t pid) const;
+
+  // Thread ids in <root>/<pid>/task; empty when the process is gone.
+  std::vector<pid_t> threads(pid_t pid) const;
+
+  // Path of a file under <root>/<pid>/ (or <root>/self/ for pid 0).
+  std::string path(pid_t pid, const std::string& file) const;
+
+ private:
+  std::string root_;
+};
+
+// Parses the text of a /proc/<pid>/stat file. The command name may hold spaces and
+// parentheses, so fields are counted after its last ')'. Throws Error on malformed text.
+struct ProcStat {
+  pid_t pid = 0;
+  char state = '?';
+  std::uint64_t start_time = 0;
+};
+ProcStat parse_proc_stat(const std::string& text, const std::string& display);
+
+}  // namespace kcm

@@ -1,0 +1,90 @@
+#include "reservation.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "allocator.h"
+#include "error.h"
+#include "topology.h"
+
+namespace kcm {
+
+void remove_task(const ConfigDir& dir, const Pool& pool, const std::string& list, pid_t pid) {
+  auto it = pool.lists.find(list);
+  if (it == pool.lists.end()) return;
+  std::vector<pid_t> tasks = it->second.tasks;
+  auto end = std::remove(tasks.begin(), tasks.end(), pid);
+  if (end == tasks.end()) return;
+  tasks.erase(end, tasks.end());
+  dir.write_tasks(pool.name, list, tasks);
+}
+
+void release_locked(const ConfigDir& dir, const Owner& record) {
+  try {
+    Pool pool = dir.read_pool(record.pool);
+    for (const std::string& list : record.cpu_lists) remove_task(dir, pool, list, record.pid);
+  } catch (const Error& e) {
+    // The pool may have been removed by hand; the record must still go.
+    spdlog::warn("release {}: {}", record.owner, e.what());
+  }
+  dir.remove_owner(record.owner);
+}
+
+Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
+                    const LockOptions& lock) {
+  validate_pool_name(request.pool);
+  DirLock held = dir.lock(LockMode::kExclusive, lock.program, lock.timeout);
+  std::optional<Owner> previous = dir.read_owner(request.owner);
+  Pool pool = dir.read_pool(request.pool);
+  Reservation out;
+  if (previous && previous->pid == request.pid && previous->pool == request.pool) {
+    out.record = *previous;
+    out.existing = true;
+  } else {
+    if (previous) {
+      spdlog::info("{}: releasing a stale record of pid {}", request.owner, previous->pid);
+      release_locked(dir, *previous);
+      pool = dir.read_pool(request.pool);
+    }
+    std::map<int, int> nodes;
+    if (request.count > 1) nodes = read_node_map(lock.sysfs_root);
+    Choice choice = choose_lists(pool, request.count, nodes);
+    if (choice.spans_nodes) {
+      spdlog::warn("{}: no NUMA node has {} free lists in pool {}; taking them across nodes",
+                   request.owner, request.count, request.pool);
+    }
+    out.record = Owner{request.owner, request.pid, request.start_time, request.pool,
+                       choice.lists, rfc3339_now()};
+    dir.write_owner(out.record);
+    try {
+      for (const std::string& name : choice.lists) {
+        std::vector<pid_t> tasks = pool.lists.at(name).tasks;
+        tasks.push_back(request.pid);
+        dir.write_tasks(request.pool, name, tasks);
+      }
+    } catch (const Error&) {
+      release_locked(dir, out.record);
+      throw;
+    }
+  }
+  for (const std::string& name : out.record.cpu_lists) {
+    auto it = pool.lists.find(name);
+    if (it == pool.lists.end()) {
+      throw op_error("reserve", dir.pool_path(request.pool) + "/" + name,
+                     "recorded for " + request.owner + " but missing from the pool");
+    }
+    out.cpus.add(it->second.cpus);
+  }
+  return out;
+}
+
+std::optional<Owner> release(const ConfigDir& dir, const std::string& owner,
+                             const LockOptions& lock) {
+  DirLock held = dir.lock(LockMode::kExclusive, lock.program, lock.timeout);
+  std::optional<Owner> record = dir.read_owner(owner);
+  if (record) release_locked(dir, *record);
+  return record;
+}
+
+}  // namespace kcm
