@@ -34,7 +34,9 @@ class Topology {
   const CpuSet& isolated() const { return isolated_; }
 
   // Physical cores: one entry per thread_siblings group of online CPUs, in lscpu's
-  // Core order (by lowest CPU). Each set holds only online CPUs.
+  // Core order (by lowest CPU). Each set holds only online CPUs. Core indices can have
+  // gaps (an offline CPU that kept its topology/ takes one, as in lscpu), so cores()[i] is
+  // not necessarily core index i.
   std::vector<CpuSet> cores() const;
 
   // NUMA node of an online CPU, -1 when none.

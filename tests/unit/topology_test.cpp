@@ -1,0 +1,281 @@
+#include "topology.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "error.h"
+#include "fs.h"
+
+namespace kcm {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kTopologies = std::string(KCM_FIXTURES_DIR) + "/topologies";
+
+// Every machine folder copied from the shared data set (tests/fixtures/topologies/README.md).
+const std::vector<std::string> kMachines = {
+    "128arm-2pa2n8cluster4co",
+    "16amd64-8n2c-cpusets",
+    "16em64t-4s2c2t-offlines",
+    "20em64t-hybrid-1p6c2t+2ca4co1t",
+    "24em64t-2n6c2t+2mic.olddriver",
+    "28em64t-2s2n7c-buggycoresiblings",
+    "32amd64-4s2n4c-cgroup2",
+    "32intel64-2p8co2t+8ve",
+    "4em64t-2c2t-ignore-reorder",
+    "64amd64-4p2n4ca2co",
+    "8em64t-4c2t",
+    "memorysidecaches",
+    "nvidiagpunumanodes",
+    "offline-cpu0-node0",
+};
+
+std::string sysfs_of(const std::string& machine) { return kTopologies + "/" + machine + "/sys"; }
+
+// (CPU, Core, Socket, Node) rows; an empty Node column is -1.
+using Row = std::tuple<int, int, int, int>;
+
+std::vector<Row> read_lscpu_p(const std::string& machine) {
+  std::ifstream in(kTopologies + "/" + machine + "/lscpu-p.txt");
+  EXPECT_TRUE(in) << machine;
+  std::vector<Row> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cols;
+    std::stringstream ss(line);
+    for (std::string col; std::getline(ss, col, ',');) cols.push_back(col);
+    EXPECT_GE(cols.size(), 4u) << line;
+    if (cols.size() < 4) continue;
+    rows.emplace_back(std::stoi(cols[0]), std::stoi(cols[1]), std::stoi(cols[2]),
+                      cols[3].empty() ? -1 : std::stoi(cols[3]));
+  }
+  return rows;
+}
+
+std::vector<Row> rows_of(const Topology& topology) {
+  std::vector<Row> rows;
+  for (const CpuInfo& cpu : topology.cpus())
+    rows.emplace_back(cpu.id, cpu.core, cpu.socket, cpu.node);
+  return rows;
+}
+
+// A scratch sysfs tree, removed when the test ends.
+class TempSysfs {
+ public:
+  TempSysfs() {
+    std::string tmpl = fs::path(testing::TempDir()) / "kcm-topology-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl);
+    root_ = tmpl;
+  }
+  ~TempSysfs() { fs::remove_all(root_); }
+
+  const std::string& root() const { return root_; }
+
+  void write(const std::string& relative, const std::string& content) const {
+    const fs::path path = fs::path(root_) / relative;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << content;
+  }
+
+  // An online CPU with its own core in socket 0 of node 0.
+  void add_cpu(int cpu) const {
+    const std::string dir = "devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    write(dir + "thread_siblings_list", std::to_string(cpu) + "\n");
+    write(dir + "core_siblings_list", "0-3\n");
+  }
+
+ private:
+  std::string root_;
+};
+
+class MachineTest : public testing::TestWithParam<std::string> {};
+
+TEST_P(MachineTest, MatchesLscpuCpuCoreSocketNode) {
+  EXPECT_EQ(rows_of(Topology::read(sysfs_of(GetParam()))), read_lscpu_p(GetParam()));
+}
+
+TEST_P(MachineTest, CoresPartitionOnlineCpusInCoreIndexOrder) {
+  const Topology topology = Topology::read(sysfs_of(GetParam()));
+  std::map<int, int> core_of;
+  for (const CpuInfo& cpu : topology.cpus()) core_of[cpu.id] = cpu.core;
+  CpuSet all;
+  int previous = -1;
+  for (const CpuSet& core : topology.cores()) {
+    ASSERT_FALSE(core.empty());
+    EXPECT_FALSE(all.intersects(core)) << core.to_string();
+    all.add(core);
+    const int index = core_of[core.first()];
+    for (int cpu : core.cpus()) EXPECT_EQ(core_of[cpu], index) << "cpu " << cpu;
+    EXPECT_GT(index, previous);
+    previous = index;
+  }
+  EXPECT_EQ(all, topology.online());
+}
+
+TEST_P(MachineTest, NodeMapAgreesWithNodeOf) {
+  const std::string sysfs = sysfs_of(GetParam());
+  const Topology topology = Topology::read(sysfs);
+  const std::map<int, int> nodes = read_node_map(sysfs);
+  for (const CpuInfo& cpu : topology.cpus()) {
+    auto it = nodes.find(cpu.id);
+    EXPECT_EQ(it == nodes.end() ? -1 : it->second, topology.node_of(cpu.id)) << "cpu " << cpu.id;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, MachineTest, testing::ValuesIn(kMachines),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+TEST(TopologyFixturesTest, EveryMachineFolderIsTested) {
+  std::vector<std::string> folders;
+  for (const auto& entry : fs::directory_iterator(kTopologies)) {
+    if (entry.is_directory()) folders.push_back(entry.path().filename());
+  }
+  EXPECT_THAT(folders, testing::UnorderedElementsAreArray(kMachines));
+}
+
+TEST(TopologyTest, ReadsListsEndingInNewlineAndNul) {
+  const std::string sysfs = sysfs_of("128arm-2pa2n8cluster4co");
+  ASSERT_EQ(read_file(sysfs + "/devices/system/cpu/cpu0/topology/thread_siblings_list"),
+            std::string("0\n\0", 3));
+  const Topology topology = Topology::read(sysfs);
+  EXPECT_EQ(topology.online().to_string(), "0-127");
+  EXPECT_EQ(topology.cores().size(), 128u);
+  EXPECT_EQ(topology.node_of(95), 2);
+}
+
+TEST(TopologyTest, ReadsHexMasksWhenKernelHasNoListFiles) {
+  const Topology topology = Topology::read(sysfs_of("16em64t-4s2c2t-offlines"));
+  EXPECT_THAT(topology.cores(),
+              testing::ElementsAre(CpuSet{0, 8}, CpuSet{1, 9}, CpuSet{3, 11}, CpuSet{4, 12},
+                                   CpuSet{6}, CpuSet{7, 15}, CpuSet{10}));
+  EXPECT_EQ(topology.node_of(15), 0);  // from node0/cpumap
+}
+
+TEST(TopologyTest, TakesOnlineCpusFromCpuDirsWithoutGlobalOnlineFile) {
+  const Topology topology = Topology::read(sysfs_of("16em64t-4s2c2t-offlines"));
+  EXPECT_EQ(topology.online().to_string(), "0,1,3,4,6-12,15");
+}
+
+TEST(TopologyTest, LeavesOutOfflineCpuThatKeptItsTopology) {
+  const Topology topology = Topology::read(sysfs_of("16amd64-8n2c-cpusets"));
+  EXPECT_FALSE(topology.online().contains(4));
+  for (const CpuSet& core : topology.cores()) EXPECT_FALSE(core.contains(4));
+  EXPECT_EQ(topology.node_of(4), -1);
+}
+
+TEST(TopologyTest, OfflineCpuWithTopologyStillTakesItsLscpuCoreIndex) {
+  const Topology topology = Topology::read(sysfs_of("16amd64-8n2c-cpusets"));
+  EXPECT_EQ(topology.cpus()[4].id, 5);
+  EXPECT_EQ(topology.cpus()[4].core, 5);
+}
+
+TEST(TopologyTest, IgnoresCpuLessNodes) {
+  const std::string sysfs = sysfs_of("nvidiagpunumanodes");
+  ASSERT_EQ(read_file(sysfs + "/devices/system/node/node250/cpulist"), "\n");
+  for (const auto& [cpu, node] : read_node_map(sysfs)) {
+    EXPECT_THAT(node, testing::AnyOf(0, 8)) << "cpu " << cpu;
+  }
+  const Topology topology = Topology::read(sysfs);
+  EXPECT_EQ(topology.online().to_string(), "0-15,88-103");
+  EXPECT_EQ(topology.node_of(88), 8);
+}
+
+TEST(TopologyTest, OnlineCpuInNoNodeHasNodeMinusOne) {
+  const Topology topology = Topology::read(sysfs_of("offline-cpu0-node0"));
+  EXPECT_EQ(topology.node_of(4), -1);
+  EXPECT_EQ(topology.node_of(5), 1);
+}
+
+TEST(TopologyTest, EmptyIsolatedFileMeansNoIsolatedCpus) {
+  EXPECT_TRUE(Topology::read(sysfs_of("128arm-2pa2n8cluster4co")).isolated().empty());
+}
+
+TEST(TopologyTest, MissingIsolatedFileMeansNoIsolatedCpus) {
+  EXPECT_TRUE(Topology::read(sysfs_of("16amd64-8n2c-cpusets")).isolated().empty());
+}
+
+TEST(TopologyTest, IsolatedIsLimitedToOnlineCpus) {
+  TempSysfs sysfs;
+  for (int cpu = 0; cpu < 4; ++cpu) sysfs.add_cpu(cpu);
+  sysfs.write("devices/system/cpu/online", "0-3\n");
+  sysfs.write("devices/system/cpu/isolated", "2-5\n");
+  EXPECT_EQ(Topology::read(sysfs.root()).isolated(), (CpuSet{2, 3}));
+}
+
+TEST(TopologyTest, OnlineCpuWithoutTopologyIsItsOwnCoreInSocketZero) {
+  TempSysfs sysfs;
+  sysfs.add_cpu(0);
+  sysfs.add_cpu(1);
+  sysfs.write("devices/system/cpu/cpu2/online", "1\n");
+  sysfs.write("devices/system/cpu/online", "0-2\n");
+  const Topology topology = Topology::read(sysfs.root());
+  EXPECT_EQ(rows_of(topology), (std::vector<Row>{{0, 0, 0, -1}, {1, 1, 0, -1}, {2, 2, 0, -1}}));
+}
+
+TEST(TopologyTest, IntersectsOnlineWithPresent) {
+  TempSysfs sysfs;
+  for (int cpu = 0; cpu < 4; ++cpu) sysfs.add_cpu(cpu);
+  sysfs.write("devices/system/cpu/online", "0-3\n");
+  sysfs.write("devices/system/cpu/present", "0-1\n");
+  EXPECT_EQ(Topology::read(sysfs.root()).online(), (CpuSet{0, 1}));
+}
+
+TEST(TopologyTest, MissingCpuDirectoryThrowsNamingIt) {
+  TempSysfs sysfs;
+  const std::string cpu_dir = sysfs.root() + "/devices/system/cpu";
+  try {
+    Topology::read(sysfs.root());
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr(quote(cpu_dir)));
+    EXPECT_THAT(e.what(), testing::HasSubstr("No such file or directory"));
+  }
+}
+
+TEST(TopologyTest, MalformedListThrowsNamingTheFile) {
+  TempSysfs sysfs;
+  sysfs.add_cpu(0);
+  sysfs.write("devices/system/cpu/online", "0-x\n");
+  try {
+    Topology::read(sysfs.root());
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(),
+                testing::StartsWith("parse " + quote(sysfs.root() + "/devices/system/cpu/online")));
+  }
+}
+
+TEST(TopologyTest, NodeMapIsEmptyWithoutNodeDirectory) {
+  TempSysfs sysfs;
+  sysfs.add_cpu(0);
+  EXPECT_TRUE(read_node_map(sysfs.root()).empty());
+}
+
+TEST(TopologyTest, NodeMapReadsCpulistOrHexCpumap) {
+  TempSysfs sysfs;
+  sysfs.write("devices/system/node/node1/cpulist", "2-3\n");
+  sysfs.write("devices/system/node/node0/cpumap", "00000000,00000003\n");
+  EXPECT_EQ(read_node_map(sysfs.root()), (std::map<int, int>{{0, 0}, {1, 0}, {2, 1}, {3, 1}}));
+}
+
+}  // namespace
+}  // namespace kcm
