@@ -1,0 +1,47 @@
+// The `kcm` subcommands: each file adds one to the CLI11 app and returns what runs it.
+// The contract is the user's CLI document (docs/cli.md); mains stay thin and every
+// decision lives in libkcm.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "error.h"
+
+namespace kcm::cli {
+
+// Runs a parsed subcommand; returns the process exit code or throws kcm::Error.
+using Action = std::function<int()>;
+
+Action add_init(CLI::App& app);
+Action add_discover(CLI::App& app);
+Action add_describe(CLI::App& app);
+Action add_reconcile(CLI::App& app);
+Action add_isolate(CLI::App& app);
+Action add_install(CLI::App& app);
+Action add_node_report(CLI::App& app);
+
+struct CommandEntry {
+  const char* name;
+  Action (*add)(CLI::App& app);
+};
+
+inline constexpr CommandEntry kCommands[] = {
+    {"init", add_init},         {"discover", add_discover},   {"describe", add_describe},
+    {"reconcile", add_reconcile}, {"isolate", add_isolate},   {"install", add_install},
+    {"node-report", add_node_report},
+};
+
+inline constexpr const char* kDefaultConfDir = "/etc/kcm";
+
+// Adds --conf-dir=<dir> (default /etc/kcm) bound to `dir`.
+inline void add_conf_dir_option(CLI::App& sub, std::string& dir) {
+  dir = kDefaultConfDir;
+  sub.add_option("--conf-dir", dir, "KCM configuration directory");
+}
+
+// Prints a document to stdout and flushes it, so it is out before any later error.
+void print_document(const std::string& text);
+
+}  // namespace kcm::cli

@@ -1,0 +1,117 @@
+// kcm isolate: run a command on a CPU list of a pool, for runtimes without hooks.
+//
+// The PID recorded is this process's host PID (first field of $KCM_PROC_FS/self/stat: a
+// container with the host's /proc mounted sees its host PID there). kcm pins itself
+// before starting the command, so the command and all it forks inherit the affinity.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "affinity.h"
+#include "commands.h"
+#include "config_dir.h"
+#include "env.h"
+#include "error.h"
+#include "lock.h"
+#include "procfs.h"
+#include "reservation.h"
+
+namespace kcm::cli {
+namespace {
+
+struct IsolateOptions {
+  std::string conf_dir;
+  std::string pool;
+  std::string command;
+  std::vector<std::string> args;
+};
+
+constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+
+// Runs `/bin/sh -c <command line>` and waits for it, forwarding the signals an operator
+// or a container runtime sends to kcm. Returns the child's exit status, 128+signal when
+// a signal killed it.
+int run_forwarding_signals(const std::string& command_line) {
+  sigset_t wait_set, old_set;
+  sigemptyset(&wait_set);
+  sigaddset(&wait_set, SIGCHLD);
+  for (int sig : kForwarded) sigaddset(&wait_set, sig);
+  if (::sigprocmask(SIG_BLOCK, &wait_set, &old_set) != 0) {
+    throw sys_error("block signals of", "kcm isolate", errno);
+  }
+  pid_t child = ::fork();
+  if (child < 0) throw sys_error("fork", "/bin/sh", errno);
+  if (child == 0) {
+    ::sigprocmask(SIG_SETMASK, &old_set, nullptr);
+    ::execl("/bin/sh", "sh", "-c", command_line.c_str(), static_cast<char*>(nullptr));
+    std::fprintf(stderr, "kcm: error: exec \"/bin/sh\": %s\n", std::strerror(errno));
+    ::_exit(127);
+  }
+  for (;;) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&wait_set, &info);
+    if (sig < 0) {
+      if (errno == EINTR) continue;
+      throw sys_error("wait for", "/bin/sh", errno);
+    }
+    if (sig != SIGCHLD) {
+      ::kill(child, sig);
+      continue;
+    }
+    int status = 0;
+    pid_t done = ::waitpid(child, &status, WNOHANG);
+    if (done == 0) continue;
+    if (done < 0) throw sys_error("wait for", "/bin/sh", errno);
+    ::sigprocmask(SIG_SETMASK, &old_set, nullptr);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+  }
+}
+
+}  // namespace
+
+Action add_isolate(CLI::App& app) {
+  auto* sub = app.add_subcommand("isolate", "Run a command on a CPU list of a pool");
+  sub->set_help_flag();
+  auto opts = std::make_shared<IsolateOptions>();
+  add_conf_dir_option(*sub, opts->conf_dir);
+  sub->add_option("--pool", opts->pool, "Pool name")->required();
+  sub->add_option("command", opts->command, "Command to isolate")->required();
+  sub->add_option("args", opts->args, "Command arguments");
+  return [opts] {
+    validate_pool_name(opts->pool);
+    Procfs procfs(required_procfs_root_from_env("isolate"));
+    ConfigDir dir = ConfigDir::open(opts->conf_dir);
+    const pid_t pid = procfs.self_pid();
+    auto start_time = procfs.start_time(pid);
+    if (!start_time) {
+      throw op_error("read", procfs.path(pid, "stat"),
+                     "no such process: is KCM_PROC_FS the host's procfs?");
+    }
+    const std::string owner = "isolate-" + std::to_string(pid);
+    LockOptions lock{"kcm isolate", lock_timeout_from_env(), sysfs_root_from_env()};
+    Reservation r = reserve(dir, {owner, pid, *start_time, opts->pool, 1}, lock);
+    std::string command_line = opts->command;
+    for (const std::string& arg : opts->args) command_line += " " + arg;
+    int status;
+    try {
+      set_affinity(0, r.cpus);
+      if (::setenv("KCM_CPUS_ASSIGNED", r.cpus.to_string().c_str(), 1) != 0) {
+        throw sys_error("set", "KCM_CPUS_ASSIGNED", errno);
+      }
+      spdlog::info("isolate: pid {} on CPUs {} of pool {}", pid, r.cpus.to_string(), opts->pool);
+      status = run_forwarding_signals(command_line);
+    } catch (const Error&) {
+      release(dir, owner, lock);
+      throw;
+    }
+    release(dir, owner, lock);
+    return status;
+  };
+}
+
+}  // namespace kcm::cli

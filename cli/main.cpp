@@ -1,0 +1,100 @@
+// kcm: the command-line tool of the user's CLI document. Parses arguments, runs one
+// subcommand, prints its error once as "kcm: error: ...".
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string_view>
+
+#include "commands.h"
+#include "error.h"
+#include "log.h"
+
+namespace {
+
+// The usage block of the user's CLI document, byte for byte.
+constexpr std::string_view kUsage = R"(kcm.
+
+Usage:
+  kcm (-h | --help)
+  kcm --version
+  kcm init [--conf-dir=<dir>] [--num-dp-cores=<num>] [--num-cp-cores=<num>]
+  kcm discover [--conf-dir=<dir>]
+  kcm describe [--conf-dir=<dir>]
+  kcm reconcile [--conf-dir=<dir>] [--publish]
+  kcm isolate [--conf-dir=<dir>] --pool=<pool> <command> [-- <args> ...]
+  kcm install --install-dir=<dir>
+  kcm node-report [--conf-dir=<dir>] [--publish]
+
+Options:
+  -h --help             Show this screen.
+  --version             Show version.
+  --conf-dir=<dir>      KCM configuration directory [default: /etc/kcm].
+  --install-dir=<dir>   KCM install directory.
+  --num-dp-cores=<num>  Number of data plane cores [default: 4].
+  --num-cp-cores=<num>  Number of control plane cores [default: 1].
+  --pool=<pool>         Pool name: either infra, controlplane or dataplane.
+  --publish             Whether to publish reports to the Kubernetes
+                        API server.
+)";
+
+bool wants_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") return false;
+    if (arg == "-h" || arg == "--help") return true;
+  }
+  return false;
+}
+
+int usage_failure(const std::string& message) {
+  std::cerr << "kcm: error: " << message << "\n\n" << kUsage;
+  return kcm::kExitUsage;
+}
+
+}  // namespace
+
+namespace kcm::cli {
+
+void print_document(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace kcm::cli
+
+int main(int argc, char** argv) {
+  if (wants_help(argc, argv)) {
+    std::cout << kUsage;
+    return kcm::kExitOk;
+  }
+  try {
+    kcm::init_logging("kcm");
+    CLI::App app("kcm", "kcm");
+    app.set_help_flag();
+    bool version = false;
+    app.add_flag("--version", version, "Show version");
+    std::map<std::string, kcm::cli::Action> actions;
+    for (const auto& entry : kcm::cli::kCommands) {
+      actions[entry.name] = entry.add(app);
+    }
+    app.require_subcommand(0, 1);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return usage_failure(e.what());
+    }
+    if (version) {
+      std::cout << "kcm " << KCM_VERSION << "\n";
+      return kcm::kExitOk;
+    }
+    auto used = app.get_subcommands();
+    if (used.empty()) return usage_failure("no subcommand given");
+    return actions.at(used.front()->get_name())();
+  } catch (const kcm::Error& e) {
+    std::cerr << "kcm: error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "kcm: error: " << e.what() << "\n";
+    return kcm::kExitFailure;
+  }
+}

@@ -1,0 +1,60 @@
+// kcm node-report: a JSON report of node-level configuration problems.
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+#include "commands.h"
+#include "config_dir.h"
+#include "env.h"
+#include "error.h"
+#include "k8s_client.h"
+#include "lock.h"
+#include "procfs.h"
+#include "report.h"
+#include "topology.h"
+
+namespace kcm::cli {
+namespace {
+
+struct NodeReportOptions {
+  std::string conf_dir;
+  bool publish = false;
+};
+
+}  // namespace
+
+Action add_node_report(CLI::App& app) {
+  auto* sub = app.add_subcommand("node-report", "Report node-level configuration problems");
+  sub->set_help_flag();
+  auto opts = std::make_shared<NodeReportOptions>();
+  add_conf_dir_option(*sub, opts->conf_dir);
+  sub->add_flag("--publish", opts->publish, "Publish the report to the Kubernetes API server");
+  return [opts] {
+    std::optional<Topology> topology;
+    try {
+      topology = Topology::read(sysfs_root_from_env());
+    } catch (const Error& e) {
+      spdlog::warn("skipping the CPU check: {}", e.what());
+    }
+    Procfs procfs(procfs_root_from_env());
+    // The report describes an unreadable directory instead of failing on it.
+    std::optional<ConfigDir> dir;
+    std::optional<DirLock> held;
+    try {
+      dir.emplace(ConfigDir::open(opts->conf_dir));
+      held.emplace(dir->lock(LockMode::kShared, "kcm node-report", lock_timeout_from_env()));
+    } catch (const Error& e) {
+      if (e.exit_code() == kExitUsage) throw;
+      spdlog::warn("{}", e.what());
+      dir.reset();
+    }
+    nlohmann::json report =
+        node_report_json(dir ? &*dir : nullptr, opts->conf_dir, topology, &procfs);
+    held.reset();
+    print_document(to_document(report));
+    if (opts->publish) k8s_publish_report("NodeReport", report);
+    return kExitOk;
+  };
+}
+
+}  // namespace kcm::cli

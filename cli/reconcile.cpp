@@ -1,0 +1,43 @@
+// kcm reconcile: remove dead and reused PIDs (and their owner records), report mismatched
+// CPU masks, optionally publish the report.
+#include "commands.h"
+#include "config_dir.h"
+#include "env.h"
+#include "k8s_client.h"
+#include "lock.h"
+#include "procfs.h"
+#include "report.h"
+
+namespace kcm::cli {
+namespace {
+
+struct ReconcileOptions {
+  std::string conf_dir;
+  bool publish = false;
+};
+
+}  // namespace
+
+Action add_reconcile(CLI::App& app) {
+  auto* sub = app.add_subcommand("reconcile", "Remove invalid PIDs from the config directory");
+  sub->set_help_flag();
+  auto opts = std::make_shared<ReconcileOptions>();
+  add_conf_dir_option(*sub, opts->conf_dir);
+  sub->add_flag("--publish", opts->publish, "Publish the report to the Kubernetes API server");
+  return [opts] {
+    Procfs procfs(required_procfs_root_from_env("reconcile"));
+    ConfigDir dir = ConfigDir::open(opts->conf_dir);
+    nlohmann::json report;
+    {
+      DirLock held = dir.lock(LockMode::kExclusive, "kcm reconcile", lock_timeout_from_env());
+      ReconcileReport rr = build_reconcile_report(dir.read(), dir.read_owners(), procfs);
+      report = reconcile_json(rr);
+      print_document(to_document(report));
+      apply_reconcile(dir, rr);
+    }
+    if (opts->publish) k8s_publish_report("Reconcile", report);
+    return kExitOk;
+  };
+}
+
+}  // namespace kcm::cli
