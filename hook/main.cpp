@@ -1,0 +1,145 @@
+// kcm-hook: the OCI hook that pins a container to the CPU lists its annotations ask for
+// (DESIGN.md "kcm-hook"). A runtime runs it at prestart/createRuntime and poststop with
+// the container's state on stdin.
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <spdlog/spdlog.h>
+#include <string>
+
+#include "annotations.h"
+#include "cgroup.h"
+#include "config_dir.h"
+#include "env.h"
+#include "affinity.h"
+#include "error.h"
+#include "lock.h"
+#include "log.h"
+#include "oci_state.h"
+#include "procfs.h"
+#include "reservation.h"
+#include "seccomp_filter.h"
+
+namespace {
+
+constexpr char kProgram[] = "kcm-hook";
+constexpr char kUsage[] =
+    "usage: kcm-hook [--conf-dir=DIR] STAGE < state.json\n"
+    "  STAGE: prestart or createRuntime (pin the container), poststop (release it)\n";
+
+struct Args {
+  std::string conf_dir = "/etc/kcm";
+  std::string stage;
+};
+
+Args parse_args(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.starts_with("--conf-dir=")) {
+      args.conf_dir = a.substr(std::strlen("--conf-dir="));
+    } else if (a == "--conf-dir" && i + 1 < argc) {
+      args.conf_dir = argv[++i];
+    } else if (args.stage.empty() && !a.starts_with("-")) {
+      args.stage = a;
+    } else {
+      throw kcm::usage_error("unexpected argument " + kcm::quote(a) + "\n" + kUsage);
+    }
+  }
+  if (args.stage != "prestart" && args.stage != "createRuntime" && args.stage != "poststop") {
+    throw kcm::usage_error(
+        (args.stage.empty() ? std::string("no STAGE given")
+                            : "unknown STAGE " + kcm::quote(args.stage)) +
+        "\n" + kUsage);
+  }
+  if (args.conf_dir.empty()) throw kcm::usage_error(std::string("empty --conf-dir\n") + kUsage);
+  return args;
+}
+
+// Pins the container's init process: its cpuset cgroup, then every thread's affinity
+// (threads the runtime started before the cgroup write keep their old mask otherwise).
+void apply(const kcm::Procfs& procfs, pid_t pid, const kcm::CpuSet& cpus) {
+  if (auto cgroup = kcm::cpuset_cgroup_of(procfs, pid, procfs.path(0, "mountinfo"))) {
+    kcm::write_cpuset(*cgroup, cpus);
+  } else {
+    spdlog::info("pid {} is in the root cpuset cgroup: setting affinity only", pid);
+  }
+  if (kcm::set_affinity_all(procfs.threads(pid), cpus) == 0) {
+    throw kcm::op_error("set CPU affinity of", "pid " + std::to_string(pid), "process is gone");
+  }
+}
+
+int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state,
+             const kcm::PoolRequest& request, const kcm::LockOptions& lock) {
+  if (state.pid <= 0) throw kcm::usage_error("OCI state has no \"pid\"");
+  kcm::Procfs procfs(kcm::procfs_root_from_env());
+  auto start_time = procfs.start_time(state.pid);
+  if (!start_time) {
+    throw kcm::op_error("read start time of", procfs.path(state.pid, "stat"), "no such process");
+  }
+  kcm::Reservation r;
+  try {
+    r = kcm::reserve(dir, {state.id, state.pid, *start_time, request.pool, request.count}, lock);
+  } catch (const kcm::Error& e) {
+    throw kcm::with_context("annotation " + kcm::quote(request.pool_annotation) + "=" +
+                                kcm::quote(request.pool),
+                            e);
+  }
+  try {
+    apply(procfs, state.pid, r.cpus);
+  } catch (const kcm::Error& e) {
+    // The runtime refuses the container when the hook fails; its CPUs must not stay taken.
+    kcm::release(dir, state.id, lock);
+    throw kcm::with_context("pin to CPUs " + r.cpus.to_string() + " (allocation rolled back)",
+                            e);
+  }
+  spdlog::info("pinned pid {} to CPUs {} of pool {}{}", state.pid, r.cpus.to_string(),
+               request.pool, r.existing ? " (again)" : "");
+  return kcm::kExitOk;
+}
+
+int run(int argc, char** argv) {
+  const Args args = parse_args(argc, argv);
+  kcm::init_logging(kProgram, /*also_syslog=*/true);
+  kcm::install_hook_seccomp_filter();
+  const kcm::OciState state = kcm::parse_oci_state(kcm::read_state(STDIN_FILENO, "stdin"));
+
+  // Containers that ask for nothing return here: no lock, no config directory.
+  std::optional<kcm::PoolRequest> request = kcm::pool_request(state.annotations);
+  if (!request) return kcm::kExitOk;
+  if (state.id.empty()) throw kcm::usage_error("OCI state has no \"id\"");
+
+  try {
+    const kcm::ConfigDir dir = kcm::ConfigDir::open(args.conf_dir);
+    const kcm::LockOptions lock{kProgram, kcm::lock_timeout_from_env(),
+                                kcm::sysfs_root_from_env()};
+    if (args.stage == "poststop") {
+      if (auto released = kcm::release(dir, state.id, lock)) {
+        spdlog::info("released CPU lists of pool {}", released->pool);
+      }
+      return kcm::kExitOk;
+    }
+    return allocate(dir, state, *request, lock);
+  } catch (const kcm::Error& e) {
+    throw kcm::with_context(args.stage + " container " + kcm::quote(state.id), e);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const kcm::Error& e) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
+    // crun discards a hook's output; syslog is where an operator finds why.
+    ::syslog(LOG_ERR, "%s", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
+    ::syslog(LOG_ERR, "%s", e.what());
+    return kcm::kExitFailure;
+  }
+}

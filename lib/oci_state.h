@@ -1,0 +1,40 @@
+// The OCI runtime state a runtime writes to a hook's stdin (runtime-spec "State"):
+//   {"ociVersion": "1.0.2", "id": "...", "status": "creating", "pid": 4242,
+//    "bundle": "/path", "annotations": {"k": "v"}}
+//
+// Only id, pid and annotations matter to kcm. status is never relied on (runc says
+// "creating" at prestart, crun "created"), nor is pid at poststop (runc omits it, crun
+// sends 0). Parsing is pure; reading stdin is bounded so a runaway writer cannot make the
+// hook allocate without limit.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace kcm {
+
+inline constexpr std::size_t kMaxStateBytes = 1 << 20;
+
+struct OciState {
+  std::string id;      // "" when absent
+  pid_t pid = 0;       // 0 when absent
+  std::string status;  // informational only
+  std::string bundle;
+  std::map<std::string, std::string> annotations;
+};
+
+// Throws a usage Error for malformed JSON, a non-object document, or a known field of the
+// wrong type (id, status and bundle must be strings, pid a non-negative integer,
+// annotations an object of strings). Missing fields are left at their defaults: which
+// ones a stage needs is the caller's decision.
+OciState parse_oci_state(std::string_view text);
+
+// Reads all of `fd` (the hook's stdin). Throws a usage Error naming `display` when it
+// holds more than kMaxStateBytes, an Error on a read failure.
+std::string read_state(int fd, const std::string& display);
+
+}  // namespace kcm

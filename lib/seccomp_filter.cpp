@@ -1,0 +1,83 @@
+#include "seccomp_filter.h"
+
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "error.h"
+
+namespace kcm {
+namespace {
+
+// What the hook's path reaches through glibc, libstdc++, spdlog and nlohmann (checked
+// with strace over the e2e runs): memory, files and directories, flock, fsync+rename for
+// crash-safe writes, the lock's SIGALRM watchdog and sleeps, /proc reads, affinity.
+constexpr const char* kAllowed[] = {
+    // process and memory
+    "exit", "exit_group", "brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
+    "futex", "set_robust_list", "rseq", "getrandom", "getpid", "gettid", "getppid",
+    "getuid", "geteuid", "getgid", "getegid", "prlimit64", "uname", "sysinfo",
+    "restart_syscall", "sched_yield",
+    // signals and time (the lock watchdog, back-off sleeps, abort)
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "setitimer",
+    "getitimer", "alarm", "nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday",
+    "time",
+    // files and directories
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "open", "openat",
+    "close", "fstat", "stat", "lstat", "newfstatat", "statx", "fstatfs", "statfs",
+    "access", "faccessat", "faccessat2", "readlink", "readlinkat", "getdents64", "getcwd",
+    "fcntl", "dup", "dup2", "dup3", "flock", "fsync", "fdatasync", "ftruncate", "fchmod",
+    "fchmodat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir",
+    "mkdirat", "rmdir", "umask",
+    // CPU placement
+    "sched_setaffinity", "sched_getaffinity",
+    // syslog over /dev/log (socket() itself is allowed for AF_UNIX only, below)
+    "connect", "sendto", "sendmsg", "send",
+};
+
+
+struct CtxDeleter {
+  void operator()(scmp_filter_ctx ctx) const { seccomp_release(ctx); }
+};
+
+Error seccomp_failure(const std::string& op, const std::string& object, int rc) {
+  // libseccomp returns negated errno values.
+  return op_error(op, object, std::strerror(-rc));
+}
+
+void allow_with(scmp_filter_ctx ctx, const char* what, int nr, scmp_arg_cmp cmp) {
+  if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, cmp); rc < 0) {
+    throw seccomp_failure("allow syscall", what, rc);
+  }
+}
+
+}  // namespace
+
+void install_hook_seccomp_filter() {
+  std::unique_ptr<void, CtxDeleter> ctx(seccomp_init(SCMP_ACT_ERRNO(EPERM)));
+  if (!ctx) throw Error("install seccomp filter: seccomp_init failed");
+  for (const char* name : kAllowed) {
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) continue;  // not a syscall on this architecture
+    if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0); rc < 0) {
+      throw seccomp_failure("allow syscall", name, rc);
+    }
+  }
+  // Rules with one argument pinned: syslog's socket; isatty() (stdio asks TCGETS, and
+  // no other ioctl: TIOCSTI could type into the runtime's terminal); abort() signalling
+  // itself, never another process.
+  allow_with(ctx.get(), "socket(AF_UNIX)", SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+  allow_with(ctx.get(), "ioctl(TCGETS)", SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, TCGETS));
+  allow_with(ctx.get(), "tgkill(self)", SCMP_SYS(tgkill),
+             SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
+  if (int rc = seccomp_load(ctx.get()); rc < 0) {
+    throw seccomp_failure("install seccomp filter", "kcm-hook", rc);
+  }
+}
+
+}  // namespace kcm
