@@ -1,0 +1,90 @@
+#include "oci_spec.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "annotations.h"
+#include "error.h"
+
+namespace kcm {
+
+namespace {
+
+// ordered_json keeps the keys in the order the engine wrote them, so the only
+// difference a reader of the edited file sees is the hooks.
+using Json = nlohmann::ordered_json;
+
+constexpr const char* kStages[] = {"prestart", "poststop"};
+
+std::map<std::string, std::string> annotations_of(const Json& spec, const std::string& display) {
+  std::map<std::string, std::string> out;
+  auto it = spec.find("annotations");
+  if (it == spec.end() || it->is_null()) return out;
+  if (!it->is_object()) throw op_error("read", display, "\"annotations\" is not an object");
+  for (const auto& [key, value] : it->items()) {
+    if (!value.is_string()) {
+      throw op_error("read", display, "annotation " + quote(key) + " is not a string");
+    }
+    out.emplace(key, value.get<std::string>());
+  }
+  return out;
+}
+
+// Adds the kcm entry to one stage unless an entry with the hook's path is there. Returns
+// whether it changed the spec.
+bool add_hook(Json& hooks, const char* stage, const HookCommand& hook,
+              const std::string& display) {
+  Json& entries = hooks[stage];
+  if (entries.is_null()) entries = Json::array();
+  if (!entries.is_array()) {
+    throw op_error("read", display, "\"hooks." + std::string(stage) + "\" is not an array");
+  }
+  for (const Json& entry : entries) {
+    auto path = entry.find("path");
+    if (path != entry.end() && path->is_string() && *path == hook.path) return false;
+  }
+  entries.push_back(Json{{"path", hook.path},
+                         {"args", Json::array({"kcm-hook", "--conf-dir=" + hook.conf_dir,
+                                               std::string(stage)})}});
+  return true;
+}
+
+}  // namespace
+
+SpecEdit edit_spec(std::string_view config_json, const HookCommand& hook,
+                   const std::string& display) {
+  Json spec;
+  try {
+    spec = Json::parse(config_json);
+  } catch (const nlohmann::json::exception& e) {
+    throw op_error("parse", display, e.what());
+  }
+  if (!spec.is_object()) throw op_error("read", display, "is not a JSON object");
+
+  SpecEdit edit;
+  const auto annotations = annotations_of(spec, display);
+  if (is_sandbox(annotations)) return edit;
+  try {
+    edit.asks_for_cpus = pool_request(annotations).has_value();
+  } catch (const Error& e) {
+    edit.asks_for_cpus = true;
+    edit.annotation_error = e.what();
+  }
+  if (!edit.asks_for_cpus) return edit;
+
+  Json& hooks = spec["hooks"];
+  if (hooks.is_null()) hooks = Json::object();
+  if (!hooks.is_object()) throw op_error("read", display, "\"hooks\" is not an object");
+  bool changed = false;
+  for (const char* stage : kStages) changed = add_hook(hooks, stage, hook, display) || changed;
+  if (!changed) return edit;
+  try {
+    edit.content = spec.dump();
+  } catch (const nlohmann::json::exception& e) {
+    // dump() refuses strings that are not UTF-8; the engine should not have written them.
+    throw op_error("write", display, e.what());
+  }
+  return edit;
+}
+
+}  // namespace kcm

@@ -1,0 +1,137 @@
+#include "runtime_config.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "error.h"
+#include "fs.h"
+
+namespace kcm {
+
+namespace {
+
+struct FileId {
+  dev_t dev;
+  ino_t ino;
+  bool operator==(const FileId&) const = default;
+};
+
+// stat(2) follows symlinks: a link to the wrapper has the wrapper's identity.
+std::optional<FileId> file_id(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
+
+bool is_executable_file(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+std::string dirname_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+std::string runtime_config_path() {
+  const char* value = std::getenv("KCM_RUNTIME_CONFIG");
+  if (value != nullptr && *value != '\0') return value;
+  return kDefaultRuntimeConfigPath;
+}
+
+RuntimeConfig parse_runtime_config(std::string_view text, const std::string& display) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw usage_error("parse " + quote(display) + ": " + e.what());
+  }
+  if (!doc.is_object()) throw usage_error("read " + quote(display) + ": is not a JSON object");
+  RuntimeConfig config;
+  for (const auto& [key, value] : doc.items()) {
+    std::string* field = key == "runtime"   ? &config.runtime
+                         : key == "hook"    ? &config.hook
+                         : key == "confDir" ? &config.conf_dir
+                         : key == "logFile" ? &config.log_file
+                                            : nullptr;
+    if (field == nullptr) {
+      throw usage_error("read " + quote(display) + ": unknown key " + quote(key) +
+                        " (known: runtime, hook, confDir, logFile)");
+    }
+    if (!value.is_string() || value.get<std::string>().empty()) {
+      throw usage_error("read " + quote(display) + ": " + quote(key) +
+                        " must be a non-empty string");
+    }
+    *field = value.get<std::string>();
+  }
+  const std::pair<const char*, const std::string*> paths[] = {{"hook", &config.hook},
+                                                               {"logFile", &config.log_file}};
+  for (const auto& [key, value] : paths) {
+    if (!value->empty() && (*value)[0] != '/') {
+      throw usage_error("read " + quote(display) + ": " + quote(key) +
+                        " must be an absolute path, not " + quote(*value));
+    }
+  }
+  return config;
+}
+
+RuntimeConfig load_runtime_config(const std::string& path) {
+  auto text = read_file_if_exists(path);
+  if (!text) return RuntimeConfig{};
+  return parse_runtime_config(*text, path);
+}
+
+std::string resolve_runtime(const std::string& configured, const std::string& path_env,
+                            const std::string& self_exe) {
+  const std::string name = configured.empty() ? "runc" : configured;
+  const auto self = file_id(self_exe);
+  auto is_self = [&](const std::string& candidate) {
+    return self && file_id(candidate) == self;
+  };
+  if (name.find('/') != std::string::npos) {
+    if (!is_executable_file(name)) {
+      throw op_error("find the real runtime", name, "not an executable file");
+    }
+    if (is_self(name)) {
+      throw op_error("find the real runtime", name,
+                     "is kcm-runtime itself; set \"runtime\" to the real runc");
+    }
+    return name;
+  }
+  bool skipped_self = false;
+  std::size_t start = 0;
+  while (start <= path_env.size()) {
+    std::size_t end = path_env.find(':', start);
+    if (end == std::string::npos) end = path_env.size();
+    // An empty PATH element means the working directory, as for execvp.
+    std::string dir = path_env.substr(start, end - start);
+    std::string candidate = join_path(dir.empty() ? "." : dir, name);
+    if (is_executable_file(candidate)) {
+      if (!is_self(candidate)) return candidate;
+      skipped_self = true;
+    }
+    start = end + 1;
+  }
+  throw op_error("find the real runtime", name,
+                 std::string("not found on PATH ") + quote(path_env) +
+                     (skipped_self ? " (except kcm-runtime itself)" : ""));
+}
+
+std::string resolve_hook(const std::string& configured, const std::string& self_exe) {
+  if (!configured.empty()) return configured;
+  char resolved[PATH_MAX];
+  std::string exe = ::realpath(self_exe.c_str(), resolved) != nullptr ? resolved : self_exe;
+  return join_path(dirname_of(exe), "kcm-hook");
+}
+
+}  // namespace kcm

@@ -1,0 +1,52 @@
+// kcm-runtime's configuration (DESIGN.md "kcm-runtime"): a JSON file at
+// $KCM_RUNTIME_CONFIG, else /etc/kcm-runtime.json — not inside the conf dir, which
+// `kcm init` wants empty:
+//   {"runtime": "/usr/sbin/runc", "hook": "/usr/local/bin/kcm-hook",
+//    "confDir": "/etc/kcm", "logFile": "/var/log/kcm-runtime.log"}
+// Every key is optional. Unknown keys are an error, so a misspelt key is not silently
+// ignored. A missing file means all defaults.
+//
+// Parsing is pure; load and resolve read the file system (stat, never exec). All
+// failures throw Error naming the file or the program. Thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace kcm {
+
+inline constexpr char kDefaultRuntimeConfigPath[] = "/etc/kcm-runtime.json";
+inline constexpr char kDefaultRuntimeConfDir[] = "/etc/kcm";
+
+struct RuntimeConfig {
+  std::string runtime;                       // "" → `runc` on PATH
+  std::string hook;                          // "" → `kcm-hook` beside the wrapper
+  std::string conf_dir = kDefaultRuntimeConfDir;
+  std::string log_file;                      // "" → log to stderr only
+};
+
+// $KCM_RUNTIME_CONFIG when set and non-empty, else kDefaultRuntimeConfigPath.
+std::string runtime_config_path();
+
+// Throws a usage Error naming `display` for malformed JSON, a non-object, an unknown
+// key, a value that is not a non-empty string, or a relative `hook` or `logFile` (the
+// runtime execs hooks by absolute path; the wrapper runs in the engine's cwd).
+RuntimeConfig parse_runtime_config(std::string_view text, const std::string& display);
+
+// Reads and parses `path`; defaults when it does not exist.
+RuntimeConfig load_runtime_config(const std::string& path);
+
+// The real runtime to exec. `configured` is a path, a bare name looked up on `path_env`
+// (the PATH value), or "" for "runc". The wrapper itself (`self_exe`, compared by device
+// and inode, so symlinks and hard links count) is never chosen: a PATH entry that is the
+// wrapper — installed as `runc` ahead of the real one — is skipped, and a configured path
+// that is the wrapper is an error, since exec'ing it would loop forever. Throws when no
+// executable is found.
+std::string resolve_runtime(const std::string& configured, const std::string& path_env,
+                            const std::string& self_exe);
+
+// The hook to inject: `configured`, else `kcm-hook` in the directory of `self_exe`
+// (resolved through symlinks, so a /usr/local/bin link to the install dir works).
+std::string resolve_hook(const std::string& configured, const std::string& self_exe);
+
+}  // namespace kcm

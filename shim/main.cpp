@@ -1,0 +1,176 @@
+// kcm-runtime: the OCI runtime binary an engine (containerd, Docker, podman) is told to
+// use. On create/run it adds the kcm hooks to the bundle's config.json when the container
+// asks for CPUs; then, for every subcommand, it execs the real runtime with the original
+// arguments. It must never be the reason a container that does not ask for CPUs fails:
+// whatever it cannot read it logs and passes through (DESIGN.md "kcm-runtime").
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+#include "error.h"
+#include "fs.h"
+#include "log.h"
+#include "oci_spec.h"
+#include "runtime_args.h"
+#include "runtime_config.h"
+
+namespace {
+
+constexpr char kProgram[] = "kcm-runtime";
+
+// The configured log file alone, for the final error main also prints to stderr.
+std::shared_ptr<spdlog::logger> g_file_log;
+
+// stdout belongs to the real runtime (`runc state` prints JSON the engine parses), so
+// every log line goes to stderr, and to the configured file because engines often
+// swallow a runtime's stderr.
+void start_logging() {
+  try {
+    kcm::init_logging(kProgram);
+  } catch (const kcm::Error& e) {
+    auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
+    sink->set_pattern(std::string(kProgram) + ": %l: %v");
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(kProgram, sink));
+    spdlog::warn("{}", e.what());
+  }
+}
+
+void add_log_file(const std::string& path) {
+  try {
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_st>(path);
+    sink->set_pattern("%Y-%m-%dT%H:%M:%S%z " + std::string(kProgram) + "[%P]: %l: %v");
+    spdlog::default_logger()->sinks().push_back(sink);
+    g_file_log = std::make_shared<spdlog::logger>(kProgram, sink);
+  } catch (const spdlog::spdlog_ex& e) {
+    spdlog::warn("open log file {}: {}", kcm::quote(path), e.what());
+  }
+}
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  if (::realpath("/proc/self/exe", buf) == nullptr) throw kcm::sys_error("resolve", "/proc/self/exe", errno);
+  return buf;
+}
+
+std::string working_dir() {
+  char buf[PATH_MAX];
+  if (::getcwd(buf, sizeof buf) == nullptr) throw kcm::sys_error("get", "working directory", errno);
+  return buf;
+}
+
+// Adds the hooks to <bundle>/config.json when the container asks for CPUs. Throws only
+// for a container that asks for CPUs and cannot get the hooks; logs and returns for
+// everything else.
+void edit_bundle(const std::string& bundle, const kcm::RuntimeConfig& config,
+                 const std::optional<std::string>& config_error, const std::string& self) {
+  const std::string display = kcm::join_path(bundle, "config.json");
+  kcm::UniqueFd dir;
+  std::string text;
+  struct stat st;
+  try {
+    dir = kcm::open_dir(bundle);
+    text = kcm::read_file_at(dir.get(), "config.json", display);
+    if (::fstatat(dir.get(), "config.json", &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      throw kcm::sys_error("stat", display, errno);
+    }
+  } catch (const kcm::Error& e) {
+    spdlog::warn("{}; passing the container through without kcm hooks", e.what());
+    return;
+  }
+  const kcm::HookCommand hook{kcm::resolve_hook(config.hook, self), config.conf_dir};
+  kcm::SpecEdit edit;
+  try {
+    edit = kcm::edit_spec(text, hook, display);
+  } catch (const kcm::Error& e) {
+    spdlog::warn("{}; passing the container through without kcm hooks", e.what());
+    return;
+  }
+  if (!edit.asks_for_cpus) return;
+  if (config_error) {
+    throw kcm::Error("the container asks for CPUs and the kcm-runtime config is broken: " +
+                     *config_error);
+  }
+  if (edit.annotation_error) {
+    spdlog::warn("{}: {}; adding the kcm hooks so that kcm-hook rejects it", display,
+                 *edit.annotation_error);
+  }
+  if (!edit.content) {
+    spdlog::info("{}: kcm hooks already present", display);
+    return;
+  }
+  if (::access(hook.path.c_str(), X_OK) != 0) {
+    throw kcm::with_context("the container asks for CPUs", kcm::sys_error("run kcm-hook", hook.path, errno));
+  }
+  kcm::write_file_atomic(dir.get(), "config.json", *edit.content, display, st.st_mode & 07777);
+  spdlog::info("{}: added kcm hooks ({} --conf-dir={})", display, hook.path, hook.conf_dir);
+}
+
+// The one place an error is printed, as `kcm-runtime: <message>`.
+void report(const char* message) {
+  std::fprintf(stderr, "%s: %s\n", kProgram, message);
+  if (g_file_log) {
+    g_file_log->error("{}", message);
+    g_file_log->flush();
+  }
+}
+
+int run(int argc, char** argv) {
+  start_logging();
+  const std::string config_path = kcm::runtime_config_path();
+  kcm::RuntimeConfig config;
+  std::optional<std::string> config_error;
+  try {
+    config = kcm::load_runtime_config(config_path);
+  } catch (const kcm::Error& e) {
+    // Rule 4 of the design: a broken config must not fail containers that do not ask
+    // for CPUs, so run them on the defaults and fail only those that do.
+    config_error = e.what();
+    spdlog::error("{}; using the defaults", e.what());
+  }
+  if (!config.log_file.empty()) add_log_file(config.log_file);
+
+  const std::string self = self_exe();
+  const char* path_env = std::getenv("PATH");
+  const std::string runtime =
+      kcm::resolve_runtime(config.runtime, path_env != nullptr ? path_env : "/usr/sbin:/usr/bin:/sbin:/bin", self);
+
+  std::optional<kcm::RuntimeCommand> command;
+  try {
+    command = kcm::parse_runtime_args({argv + 1, argv + argc});
+  } catch (const kcm::Error& e) {
+    spdlog::warn("{}; passing the command through unchanged", e.what());
+  }
+  if (command && kcm::creates_container(*command)) {
+    edit_bundle(kcm::bundle_dir(*command, working_dir()), config, config_error, self);
+  }
+
+  spdlog::default_logger()->flush();
+  std::vector<char*> exec_argv(argv, argv + argc + 1);
+  exec_argv[0] = const_cast<char*>(runtime.c_str());
+  ::execv(runtime.c_str(), exec_argv.data());
+  throw kcm::sys_error("exec", runtime, errno);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const kcm::Error& e) {
+    report(e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    report(e.what());
+    return kcm::kExitFailure;
+  }
+}
