@@ -32,9 +32,11 @@ struct IsolateOptions {
 
 constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
 
-// Runs `/bin/sh -c <command line>` and waits for it, forwarding the signals an operator
-// or a container runtime sends to kcm. Returns the child's exit status, 128+signal when
-// a signal killed it.
+// Runs `/bin/sh -c <command line>` in its own process group and waits for it, forwarding
+// the signals an operator or a container runtime sends to kcm to the whole group (the
+// shell does not always exec the command, and its children must not be orphaned).
+// When kcm owns the terminal, the group gets it for the command's lifetime, as a shell
+// would do. Returns the child's exit status, 128+signal when a signal killed it.
 int run_forwarding_signals(const std::string& command_line) {
   sigset_t wait_set, old_set;
   sigemptyset(&wait_set);
@@ -43,14 +45,27 @@ int run_forwarding_signals(const std::string& command_line) {
   if (::sigprocmask(SIG_BLOCK, &wait_set, &old_set) != 0) {
     throw sys_error("block signals of", "kcm isolate", errno);
   }
+  const bool owns_terminal = ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
   pid_t child = ::fork();
   if (child < 0) throw sys_error("fork", "/bin/sh", errno);
   if (child == 0) {
+    ::setpgid(0, 0);
     ::sigprocmask(SIG_SETMASK, &old_set, nullptr);
     ::execl("/bin/sh", "sh", "-c", command_line.c_str(), static_cast<char*>(nullptr));
     std::fprintf(stderr, "kcm: error: exec \"/bin/sh\": %s\n", std::strerror(errno));
     ::_exit(127);
   }
+  ::setpgid(child, child);  // also here, so the group exists before any signal is forwarded
+  auto hand_terminal_to = [&](pid_t group) {
+    if (!owns_terminal) return;
+    // tcsetpgrp from a background group raises SIGTTOU; kcm must not stop on it.
+    struct sigaction ignore {}, saved {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGTTOU, &ignore, &saved);
+    ::tcsetpgrp(STDIN_FILENO, group);
+    ::sigaction(SIGTTOU, &saved, nullptr);
+  };
+  hand_terminal_to(child);
   for (;;) {
     siginfo_t info;
     int sig = ::sigwaitinfo(&wait_set, &info);
@@ -59,13 +74,14 @@ int run_forwarding_signals(const std::string& command_line) {
       throw sys_error("wait for", "/bin/sh", errno);
     }
     if (sig != SIGCHLD) {
-      ::kill(child, sig);
+      ::kill(-child, sig);
       continue;
     }
     int status = 0;
     pid_t done = ::waitpid(child, &status, WNOHANG);
     if (done == 0) continue;
     if (done < 0) throw sys_error("wait for", "/bin/sh", errno);
+    hand_terminal_to(::getpgrp());
     ::sigprocmask(SIG_SETMASK, &old_set, nullptr);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return WEXITSTATUS(status);
