@@ -1,0 +1,173 @@
+#include "runtime_config.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "error.h"
+
+namespace kcm {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "kcm-runtime-config-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  std::string make_executable(const std::string& rel) const {
+    const std::string p = path_ + "/" + rel;
+    fs::create_directories(fs::path(p).parent_path());
+    std::ofstream(p) << "#!/bin/sh\n";
+    fs::permissions(p, fs::perms::owner_all);
+    return p;
+  }
+
+ private:
+  std::string path_;
+};
+
+TEST(RuntimeConfigTest, EmptyObjectMeansDefaults) {
+  auto c = parse_runtime_config("{}", "f");
+  EXPECT_EQ(c.runtime, "");
+  EXPECT_EQ(c.hook, "");
+  EXPECT_EQ(c.conf_dir, "/etc/kcm");
+  EXPECT_EQ(c.log_file, "");
+}
+
+TEST(RuntimeConfigTest, ReadsEveryKey) {
+  auto c = parse_runtime_config(R"({"runtime":"/usr/sbin/runc","hook":"/opt/kcm-hook",
+      "confDir":"/srv/kcm","logFile":"/var/log/kcm-runtime.log"})", "f");
+  EXPECT_EQ(c.runtime, "/usr/sbin/runc");
+  EXPECT_EQ(c.hook, "/opt/kcm-hook");
+  EXPECT_EQ(c.conf_dir, "/srv/kcm");
+  EXPECT_EQ(c.log_file, "/var/log/kcm-runtime.log");
+}
+
+TEST(RuntimeConfigTest, MalformedJsonNamesTheFile) {
+  try {
+    parse_runtime_config("{", "/etc/kcm-runtime.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("\"/etc/kcm-runtime.json\""), std::string::npos);
+  }
+}
+
+TEST(RuntimeConfigTest, UnknownKeyIsAnError) {
+  EXPECT_THROW(parse_runtime_config(R"({"runtme":"/usr/sbin/runc"})", "f"), Error);
+}
+
+TEST(RuntimeConfigTest, NonStringValueIsAnError) {
+  EXPECT_THROW(parse_runtime_config(R"({"confDir":1})", "f"), Error);
+}
+
+TEST(RuntimeConfigTest, RelativeHookIsAnError) {
+  EXPECT_THROW(parse_runtime_config(R"({"hook":"kcm-hook"})", "f"), Error);
+}
+
+TEST(RuntimeConfigTest, MissingFileMeansDefaults) {
+  TempDir dir;
+  auto c = load_runtime_config(dir.path() + "/absent.json");
+  EXPECT_EQ(c.conf_dir, "/etc/kcm");
+}
+
+TEST(RuntimeConfigTest, LoadsAFile) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/c.json") << R"({"confDir":"/x"})";
+  EXPECT_EQ(load_runtime_config(dir.path() + "/c.json").conf_dir, "/x");
+}
+
+TEST(RuntimeConfigTest, PathFromEnvironment) {
+  ::setenv("KCM_RUNTIME_CONFIG", "/tmp/k.json", 1);
+  EXPECT_EQ(runtime_config_path(), "/tmp/k.json");
+  ::unsetenv("KCM_RUNTIME_CONFIG");
+  EXPECT_EQ(runtime_config_path(), "/etc/kcm-runtime.json");
+}
+
+TEST(RuntimeConfigTest, DefaultRuntimeIsRuncOnPath) {
+  TempDir dir;
+  const std::string self = dir.make_executable("bin/kcm-runtime");
+  const std::string runc = dir.make_executable("sbin/runc");
+  EXPECT_EQ(resolve_runtime("", dir.path() + "/nothing:" + dir.path() + "/sbin", self), runc);
+}
+
+TEST(RuntimeConfigTest, WrapperInstalledAsRuncIsSkippedOnPath) {
+  TempDir dir;
+  const std::string self = dir.make_executable("bin/kcm-runtime");
+  fs::create_directories(dir.path() + "/first");
+  fs::create_symlink(self, dir.path() + "/first/runc");
+  const std::string runc = dir.make_executable("sbin/runc");
+  EXPECT_EQ(resolve_runtime("", dir.path() + "/first:" + dir.path() + "/sbin", self), runc);
+}
+
+TEST(RuntimeConfigTest, HardLinkToWrapperIsSkippedOnPath) {
+  TempDir dir;
+  const std::string self = dir.make_executable("bin/kcm-runtime");
+  fs::create_directories(dir.path() + "/first");
+  fs::create_hard_link(self, dir.path() + "/first/runc");
+  EXPECT_THROW(resolve_runtime("", dir.path() + "/first", self), Error);
+}
+
+TEST(RuntimeConfigTest, ConfiguredPathToWrapperIsALoop) {
+  TempDir dir;
+  const std::string self = dir.make_executable("bin/kcm-runtime");
+  fs::create_symlink(self, dir.path() + "/runc");
+  try {
+    resolve_runtime(dir.path() + "/runc", "", self);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("itself"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RuntimeConfigTest, ConfiguredAbsolutePathIsUsed) {
+  TempDir dir;
+  const std::string self = dir.make_executable("bin/kcm-runtime");
+  const std::string crun = dir.make_executable("opt/crun");
+  EXPECT_EQ(resolve_runtime(crun, "", self), crun);
+}
+
+TEST(RuntimeConfigTest, ConfiguredBareNameIsLookedUpOnPath) {
+  TempDir dir;
+  const std::string self = dir.make_executable("bin/kcm-runtime");
+  const std::string crun = dir.make_executable("opt/crun");
+  EXPECT_EQ(resolve_runtime("crun", dir.path() + "/opt", self), crun);
+}
+
+TEST(RuntimeConfigTest, MissingRuntimeIsAnError) {
+  TempDir dir;
+  const std::string self = dir.make_executable("bin/kcm-runtime");
+  EXPECT_THROW(resolve_runtime("", dir.path() + "/none", self), Error);
+  EXPECT_THROW(resolve_runtime(dir.path() + "/none/runc", "", self), Error);
+}
+
+TEST(RuntimeConfigTest, NonExecutableRuntimeIsAnError) {
+  TempDir dir;
+  const std::string self = dir.make_executable("bin/kcm-runtime");
+  std::ofstream(dir.path() + "/runc") << "x";
+  EXPECT_THROW(resolve_runtime(dir.path() + "/runc", "", self), Error);
+}
+
+TEST(RuntimeConfigTest, DefaultHookIsBesideTheWrapper) {
+  TempDir dir;
+  const std::string self = dir.make_executable("install/kcm-runtime");
+  fs::create_directories(dir.path() + "/bin");
+  fs::create_symlink(self, dir.path() + "/bin/kcm-runtime");
+  EXPECT_EQ(resolve_hook("", dir.path() + "/bin/kcm-runtime"),
+            fs::canonical(dir.path() + "/install").string() + "/kcm-hook");
+}
+
+TEST(RuntimeConfigTest, ConfiguredHookIsUsed) {
+  EXPECT_EQ(resolve_hook("/opt/kcm-hook", "/usr/bin/kcm-runtime"), "/opt/kcm-hook");
+}
+
+}  // namespace
+}  // namespace kcm
