@@ -147,7 +147,7 @@ void write_cpuset(const CpusetCgroup& cgroup, const CpuSet& cpus) {
   const std::string path = join_path(cgroup.dir, "cpuset.cpus");
   const std::string text = cpus.to_string();
   {
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) {
       if (errno == ENOENT && cgroup.v2) {
         throw op_error("write", path, "the cpuset controller is not enabled for this cgroup");
