@@ -41,18 +41,28 @@ namespace {
 
 bool is_absent(int err) { return err == ENOENT || err == ENOTDIR || err == ESRCH; }
 
-std::string read_all(int fd, const std::string& display) {
+// Reads to EOF; returns the errno of a failed read(2) in `err` (0 on success).
+std::string read_all(int fd, int& err) {
   std::string out;
   char buf[8192];
+  err = 0;
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw sys_error("read", display, errno);
+      err = errno;
+      break;
     }
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
   }
+  return out;
+}
+
+std::string read_all(int fd, const std::string& display) {
+  int err = 0;
+  std::string out = read_all(fd, err);
+  if (err != 0) throw sys_error("read", display, err);
   return out;
 }
 
@@ -80,13 +90,12 @@ std::optional<std::string> read_file_if_exists(const std::string& path) {
     throw sys_error("open", path, errno);
   }
   UniqueFd owned(fd);
-  try {
-    return read_all(fd, path);
-  } catch (const Error&) {
-    // A process that exits while we read its /proc files reads as ESRCH.
-    if (errno == ESRCH) return std::nullopt;
-    throw;
-  }
+  int err = 0;
+  std::string content = read_all(fd, err);
+  // A process that exits while we read its /proc files reads as ESRCH.
+  if (err == ESRCH) return std::nullopt;
+  if (err != 0) throw sys_error("read", path, err);
+  return content;
 }
 
 std::string read_file(const std::string& path) {
