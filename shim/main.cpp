@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -45,11 +46,18 @@ void start_logging() {
   }
 }
 
+// The log file records at least what the wrapper did to each bundle (info), whatever
+// $KCM_LOG_LEVEL says for stderr: it is the operator's only trace of it.
 void add_log_file(const std::string& path) {
   try {
     auto sink = std::make_shared<spdlog::sinks::basic_file_sink_st>(path);
     sink->set_pattern("%Y-%m-%dT%H:%M:%S%z " + std::string(kProgram) + "[%P]: %l: %v");
-    spdlog::default_logger()->sinks().push_back(sink);
+    auto logger = spdlog::default_logger();
+    const auto level = logger->level();
+    for (auto& existing : logger->sinks()) existing->set_level(level);
+    sink->set_level(std::min(level, spdlog::level::info));
+    logger->set_level(std::min(level, spdlog::level::info));
+    logger->sinks().push_back(sink);
     g_file_log = std::make_shared<spdlog::logger>(kProgram, sink);
   } catch (const spdlog::spdlog_ex& e) {
     spdlog::warn("open log file {}: {}", kcm::quote(path), e.what());

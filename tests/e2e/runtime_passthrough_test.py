@@ -1,0 +1,196 @@
+"""kcm-runtime hands every command line to the real runtime unchanged, and is never the
+reason an unannotated container fails (root only; exit 77 otherwise).
+
+The "real runtime" here is a script that records its argv, prints a marker on stdout and
+exits 7, so the test sees exactly what runc would have received.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runtime_support as rs  # noqa: E402
+
+FAKE_EXIT = 7
+FAKE_SCRIPT = """#!/bin/sh
+printf '%s\\0' "$0" "$@" > "{argv_file}"
+echo fake-runtime-stdout
+exit {code}
+"""
+
+
+class PassThroughTest(unittest.TestCase):
+    def setUp(self):
+        self.root = rs.make_temp_dir(self, "kcm-runtime-pass-")
+        self.conf = rs.make_conf_dir(self.root)
+        self.argv_file = os.path.join(self.root, "argv")
+        self.fake_dir = os.path.join(self.root, "fakebin")
+        os.makedirs(self.fake_dir)
+        # Named runc so that it is also the default runtime found on PATH.
+        self.fake = os.path.join(self.fake_dir, "runc")
+        with open(self.fake, "w") as f:
+            f.write(FAKE_SCRIPT.format(argv_file=self.argv_file, code=FAKE_EXIT))
+        os.chmod(self.fake, 0o755)
+        self.config = rs.write_runtime_config(self.root, self.conf, runtime=self.fake)
+        self.env = dict(os.environ, KCM_RUNTIME_CONFIG=self.config)
+
+    def wrapper(self, args, env=None, cwd=None):
+        if os.path.exists(self.argv_file):
+            os.unlink(self.argv_file)
+        return subprocess.run([rs.runtime_bin()] + args, env=env or self.env, cwd=cwd or self.root,
+                              capture_output=True, text=True, timeout=30)
+
+    def recorded(self):
+        if not os.path.exists(self.argv_file):
+            return None
+        with open(self.argv_file, "rb") as f:
+            return [a.decode() for a in f.read().split(b"\0")[:-1]]
+
+    def assert_passed_through(self, args, result):
+        self.assertEqual(self.recorded(), [self.fake] + args, result.stderr)
+        self.assertEqual(result.returncode, FAKE_EXIT, result.stderr)
+        self.assertEqual(result.stdout, "fake-runtime-stdout\n")
+
+    def bundle(self, annotations=None, name="b"):
+        path = os.path.join(self.root, name)
+        os.makedirs(path)
+        spec = {"ociVersion": "1.0.2", "process": {"args": ["true"]}, "root": {"path": "rootfs"}}
+        if annotations is not None:
+            spec["annotations"] = annotations
+        with open(os.path.join(path, "config.json"), "w") as f:
+            json.dump(spec, f)
+        return path
+
+    def config_bytes(self, bundle):
+        with open(os.path.join(bundle, "config.json"), "rb") as f:
+            return f.read()
+
+    def test_every_other_subcommand_reaches_the_runtime_unchanged(self):
+        g = ["--root", "/run/containerd/runc/k8s.io", "--log", "/x/log.json", "--log-format", "json"]
+        command_lines = [
+            g + ["state", "c1"],
+            g + ["start", "c1"],
+            g + ["kill", "--all", "c1", "9"],
+            g + ["delete", "--force", "c1"],
+            g + ["exec", "--process", "/tmp/p.json", "--detach", "--pid-file", "/p", "c1"],
+            g + ["ps", "--format", "json", "c1"],
+            g + ["update", "--resources", "-", "c1"],
+            g + ["pause", "c1"],
+            g + ["resume", "c1"],
+            g + ["events", "--stats", "c1"],
+            ["--systemd-cgroup", "--root=/run/runc", "checkpoint", "--image-path", "/i", "c1"],
+            ["features"],
+            ["--version"],
+            ["--help"],
+            ["-v"],
+            [],
+            ["spec", "--rootless"],
+            ["--unknown-flag", "create", "--bundle", "/nonexistent", "c1"],
+            ["arg with spaces", "\t", "ünïcode"],
+        ]
+        for args in command_lines:
+            with self.subTest(args=args):
+                self.assert_passed_through(args, self.wrapper(args))
+
+    def test_create_of_an_unannotated_bundle_passes_through_untouched(self):
+        bundle = self.bundle({"io.kubernetes.cri.container-name": "web"})
+        before = self.config_bytes(bundle)
+        args = ["--root", "/r", "--log", "/l", "--log-format", "json", "create", "--bundle", bundle,
+                "--pid-file", "/p", "c1"]
+        self.assert_passed_through(args, self.wrapper(args))
+        self.assertEqual(self.config_bytes(bundle), before)
+
+    def test_create_of_an_annotated_bundle_adds_hooks_and_keeps_argv(self):
+        bundle = self.bundle({"kcm.intel.com/pool": "dataplane"})
+        for args in (["create", "--bundle=" + bundle, "c1"], ["run", "-b", bundle, "-d", "c1"],
+                     ["--debug", "create", "-b=" + bundle, "c1"]):
+            with self.subTest(args=args):
+                self.assert_passed_through(args, self.wrapper(args))
+                with open(os.path.join(bundle, "config.json")) as f:
+                    hooks = json.load(f)["hooks"]
+                # Injected once, however often the bundle is created.
+                self.assertEqual(len(hooks["prestart"]), 1)
+                self.assertEqual(len(hooks["poststop"]), 1)
+
+    def test_sandbox_is_not_given_hooks(self):
+        bundle = self.bundle({"kcm.intel.com/pool": "dataplane",
+                              "io.kubernetes.cri.container-type": "sandbox"})
+        before = self.config_bytes(bundle)
+        self.assert_passed_through(["create", "-b", bundle, "c1"],
+                                   self.wrapper(["create", "-b", bundle, "c1"]))
+        self.assertEqual(self.config_bytes(bundle), before)
+
+    def test_unparsable_spec_is_passed_through_and_logged(self):
+        bundle = self.bundle()
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            f.write('{"annotations": {"kcm.intel.com/pool": "dataplane"')
+        args = ["create", "--bundle", bundle, "c1"]
+        result = self.wrapper(args)
+        self.assert_passed_through(args, result)
+        self.assertIn("passing the container through", result.stderr)
+        with open(os.path.join(self.root, "kcm-runtime.log")) as f:
+            self.assertIn("config.json", f.read())
+
+    def test_missing_bundle_is_passed_through(self):
+        args = ["create", "--bundle", os.path.join(self.root, "absent"), "c1"]
+        self.assert_passed_through(args, self.wrapper(args))
+
+    def test_malformed_config_passes_unannotated_containers_to_runc_on_path(self):
+        with open(self.config, "w") as f:
+            f.write("{ not json")
+        env = dict(self.env, PATH=self.fake_dir + ":" + os.environ.get("PATH", "/usr/bin"))
+        bundle = self.bundle()
+        args = ["create", "--bundle", bundle, "c1"]
+        result = self.wrapper(args, env=env)
+        self.assert_passed_through(args, result)
+        self.assertIn(self.config, result.stderr)
+
+    def test_malformed_config_fails_a_container_that_asks_for_cpus(self):
+        with open(self.config, "w") as f:
+            f.write('{"confDir": 1}')
+        env = dict(self.env, PATH=self.fake_dir + ":" + os.environ.get("PATH", "/usr/bin"))
+        bundle = self.bundle({"kcm.intel.com/pool": "dataplane"})
+        result = self.wrapper(["create", "--bundle", bundle, "c1"], env=env)
+        self.assertEqual(result.returncode, 1)
+        self.assertIsNone(self.recorded())
+        self.assertIn("kcm-runtime: the container asks for CPUs", result.stderr)
+        self.assertIn('"' + self.config + '"', result.stderr)
+
+    def test_wrapper_configured_as_its_own_runtime_is_refused(self):
+        rs.write_runtime_config(self.root, self.conf, runtime=rs.runtime_bin())
+        result = self.wrapper(["state", "c1"])
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("itself", result.stderr)
+        self.assertTrue(result.stderr.startswith("kcm-runtime: "), result.stderr)
+
+    def test_wrapper_installed_as_runc_first_on_path_finds_the_real_one(self):
+        rs.write_runtime_config(self.root, self.conf)  # no "runtime": runc on PATH
+        shadow = os.path.join(self.root, "shadow")
+        os.makedirs(shadow)
+        os.symlink(rs.runtime_bin(), os.path.join(shadow, "runc"))
+        env = dict(self.env, PATH=shadow + ":" + self.fake_dir)
+        self.assert_passed_through(["state", "c1"], self.wrapper(["state", "c1"], env=env))
+
+    def test_missing_runtime_is_a_clear_error(self):
+        rs.write_runtime_config(self.root, self.conf, runtime=os.path.join(self.root, "nope"))
+        result = self.wrapper(["state", "c1"])
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("find the real runtime", result.stderr)
+        self.assertIn("nope", result.stderr)
+
+    def test_missing_hook_fails_a_container_that_asks_for_cpus(self):
+        rs.write_runtime_config(self.root, self.conf, runtime=self.fake,
+                                hook=os.path.join(self.root, "no-hook"))
+        bundle = self.bundle({"kcm.intel.com/pool": "dataplane"})
+        result = self.wrapper(["create", "-b", bundle, "c1"])
+        self.assertEqual(result.returncode, 1)
+        self.assertIsNone(self.recorded())
+        self.assertIn("no-hook", result.stderr)
+
+
+if __name__ == "__main__":
+    rs.require_root()
+    unittest.main(verbosity=2)
