@@ -1,5 +1,7 @@
 // kcm reconcile: remove dead and reused PIDs (and their owner records), report mismatched
 // CPU masks, optionally publish the report.
+#include <spdlog/spdlog.h>
+
 #include "commands.h"
 #include "config_dir.h"
 #include "env.h"
@@ -34,6 +36,9 @@ Action add_reconcile(CLI::App& app) {
       report = reconcile_json(rr);
       print_document(to_document(report));
       apply_reconcile(dir, rr);
+      if (int removed = dir.remove_stale_temp_files()) {
+        spdlog::info("removed {} temp files left by killed writers", removed);
+      }
     }
     if (opts->publish) k8s_publish_report("Reconcile", report);
     return kExitOk;

@@ -239,6 +239,35 @@ void ConfigDir::remove_owner(const std::string& owner) const {
   remove_file_at(owners_fd->get(), file, join_path(join_path(path_, kOwners), file));
 }
 
+namespace {
+
+int remove_temp_files_in(int dirfd, const std::string& display, int depth) {
+  int removed = 0;
+  for (const DirEntry& ent : list_dir(dirfd, display)) {
+    const std::string path = join_path(display, ent.name);
+    if (is_temp_name(ent.name) && ent.type == EntryType::kFile) {
+      remove_file_at(dirfd, ent.name, path);
+      ++removed;
+    } else if (depth > 0 && ent.type == EntryType::kDirectory && !is_temp_name(ent.name)) {
+      UniqueFd sub = open_dir_at(dirfd, ent.name, path);
+      removed += remove_temp_files_in(sub.get(), path, depth - 1);
+    }
+  }
+  return removed;
+}
+
+}  // namespace
+
+int ConfigDir::remove_stale_temp_files() const {
+  const std::string pools_display = join_path(path_, kPools);
+  UniqueFd pools_fd = open_dir_at(fd_.get(), kPools, pools_display);
+  int removed = remove_temp_files_in(pools_fd.get(), pools_display, 2);  // pools/<p>/<list>/
+  if (auto owners_fd = open_owners(false)) {
+    removed += remove_temp_files_in(owners_fd->get(), join_path(path_, kOwners), 0);
+  }
+  return removed;
+}
+
 void ConfigDir::create(const std::string& path, const Config& layout) {
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
     throw sys_error("create config directory", path, errno);

@@ -85,6 +85,11 @@ class ConfigDir {
 
   std::string pool_path(const std::string& pool) const;
 
+  // Under the exclusive lock no writer is active, so every dot-named temp file in pools/
+  // and owners/ is the leftover of a writer that was killed. Removes them; returns how
+  // many. (Readers already skip them; this keeps them from piling up.)
+  int remove_stale_temp_files() const;
+
  private:
   ConfigDir(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
   Pool read_pool_at(int pools_fd, const std::string& name) const;
