@@ -24,7 +24,7 @@ exit {code}
 
 class PassThroughTest(unittest.TestCase):
     def setUp(self):
-        self.root = rs.make_temp_dir(self, "kcm-runtime-pass-")
+        self.root = rs.make_temp_dir(self.addCleanup, "kcm-runtime-pass-")
         self.conf = rs.make_conf_dir(self.root)
         self.argv_file = os.path.join(self.root, "argv")
         self.fake_dir = os.path.join(self.root, "fakebin")

@@ -14,7 +14,7 @@ DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
 
 class RuncDropInTest(unittest.TestCase):
     def setUp(self):
-        self.root = rs.make_temp_dir(self, "kcm-runtime-runc-")
+        self.root = rs.make_temp_dir(self.addCleanup, "kcm-runtime-runc-")
         self.conf = rs.make_conf_dir(self.root)
         self.state = os.path.join(self.root, "runc-state")
         self.env = dict(os.environ, KCM_RUNTIME_CONFIG=rs.write_runtime_config(self.root, self.conf))

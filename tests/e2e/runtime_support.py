@@ -44,10 +44,10 @@ def hook_bin():
     return binary("KCM_HOOK_BIN")
 
 
-def make_temp_dir(test, prefix):
-    """A temp dir removed when `test` ends."""
+def make_temp_dir(add_cleanup, prefix):
+    """A temp dir removed by `add_cleanup` (a test's addCleanup or addClassCleanup)."""
     path = tempfile.mkdtemp(prefix=prefix)
-    test.addCleanup(shutil.rmtree, path, ignore_errors=True)
+    add_cleanup(shutil.rmtree, path, ignore_errors=True)
     return path
 
 
@@ -235,3 +235,60 @@ def cpuset_cpus(output):
         if line.startswith("cpuset.cpus:"):
             return line.split(":", 1)[1].strip()
     return None
+
+
+def host_cpuset_cpus(pid):
+    """cpuset.cpus of `pid`'s cpuset cgroup, read on the host (v1 or v2); None if gone."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "cpuset" in controllers.split(","):
+            candidates = [f"/sys/fs/cgroup/cpuset{path}/cpuset.cpus"]
+            break
+    else:
+        path = next((l.split(":", 2)[2] for l in lines if l.startswith("0::")), None)
+        if path is None:
+            return None
+        candidates = [f"/sys/fs/cgroup{path}/cpuset.cpus.effective"]
+    for candidate in candidates:
+        try:
+            with open(candidate) as f:
+                return f.read().strip()
+        except OSError:
+            pass
+    return None
+
+
+def remove_cgroup_dirs(name):
+    """Removes the empty /sys/fs/cgroup/<controller>/<name> directories a runtime leaves
+    behind for a namespace (containerd) or parent (podman)."""
+    base = "/sys/fs/cgroup"
+    paths = [os.path.join(base, name)] + [os.path.join(base, c, name) for c in os.listdir(base)]
+    for path in paths:
+        if not os.path.isdir(path) or os.path.islink(path):
+            continue
+        for child in sorted(os.listdir(path)):
+            if os.path.isdir(os.path.join(path, child)):
+                try:
+                    os.rmdir(os.path.join(path, child))
+                except OSError:
+                    pass
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
+def kill_process(proc, timeout=10):
+    """SIGTERM, then SIGKILL, a Popen we started."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)

@@ -1,0 +1,171 @@
+"""kcm-runtime under a real containerd (root only; exit 77 otherwise).
+
+The test starts its own containerd on a private root, state dir and socket, imports a
+busybox image from an OCI archive it builds itself, and runs containers with
+`ctr run --runc-binary <kcm-runtime>`: containerd's runc shim then calls the wrapper for
+create, start, state, exec, kill and delete exactly as it would call runc.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import runtime_support as rs  # noqa: E402
+
+NAMESPACE = "kcmtest"
+IMAGE = "docker.io/kcmtest/busybox"
+REF = IMAGE + ":latest"
+
+CONTAINERD_CONFIG = """version = 2
+root = "{t}/root"
+state = "{t}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+                    "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs",
+                    "io.containerd.snapshotter.v1.devmapper",
+                    "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+[grpc]
+  address = "{t}/sock"
+[ttrpc]
+  address = "{t}/sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+"""
+
+
+class ContainerdTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.t = rs.make_temp_dir(cls.addClassCleanup, "kcm-runtime-containerd-")
+        cls.conf = rs.make_conf_dir(cls.t)
+        cls.log = os.path.join(cls.t, "kcm-runtime.log")
+        runtime_config = rs.write_runtime_config(cls.t, cls.conf)
+        config = os.path.join(cls.t, "config.toml")
+        with open(config, "w") as f:
+            f.write(CONTAINERD_CONFIG.format(t=cls.t))
+        cls.sock = os.path.join(cls.t, "sock")
+        # containerd hands its environment to the runc shim, which hands it to the
+        # runtime binary: that is how the wrapper finds its config here.
+        env = dict(os.environ, KCM_RUNTIME_CONFIG=runtime_config)
+        cls.containerd_log = open(os.path.join(cls.t, "containerd.log"), "w")
+        cls.addClassCleanup(cls.containerd_log.close)
+        cls.containerd = subprocess.Popen(
+            ["containerd", "--root", cls.t + "/root", "--state", cls.t + "/state",
+             "--address", cls.sock, "--config", config],
+            env=env, stdout=cls.containerd_log, stderr=subprocess.STDOUT)
+        cls.addClassCleanup(cls.stop_containerd)
+        ready = rs.wait_for(lambda: os.path.exists(cls.sock) and cls.ctr("version").returncode == 0,
+                            timeout=30)
+        if not ready:
+            raise RuntimeError("containerd did not start: see " + cls.containerd_log.name)
+        archive = rs.write_oci_archive(os.path.join(cls.t, "busybox-oci.tar"), IMAGE)
+        cls.ctr("images", "import", "--no-unpack", "--base-name", IMAGE, archive, check=True)
+
+    @classmethod
+    def ctr(cls, *args, check=False, timeout=60):
+        result = subprocess.run(["ctr", "-a", cls.sock, "-n", NAMESPACE] + list(args),
+                                capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"ctr {' '.join(args)}: {result.stderr}")
+        return result
+
+    @classmethod
+    def stop_containerd(cls):
+        if cls.containerd.poll() is None:
+            for task in cls.ctr("tasks", "ls", "-q").stdout.split():
+                cls.ctr("tasks", "kill", "-s", "KILL", task)
+                time.sleep(0.5)
+                cls.ctr("tasks", "delete", "--force", task)
+            for container in cls.ctr("containers", "ls", "-q").stdout.split():
+                cls.ctr("containers", "delete", container)
+        rs.kill_process(cls.containerd)
+        # The snapshotter's mounts under our root, should a container outlive the test.
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line.split()[4] for line in f]
+        for mount in reversed(mounts):
+            if mount.startswith(cls.t + "/"):
+                subprocess.run(["umount", "-l", mount], capture_output=True)
+        rs.remove_cgroup_dirs(NAMESPACE)
+        try:
+            os.rmdir("/run/containerd/runc/" + NAMESPACE)
+        except OSError:
+            pass
+
+    def bundle_config(self, cid):
+        path = os.path.join(self.t, "state", "io.containerd.runtime.v2.task", NAMESPACE, cid,
+                            "config.json")
+        with open(path) as f:
+            return json.load(f)
+
+    def log_text(self):
+        if not os.path.exists(self.log):
+            return ""
+        with open(self.log) as f:
+            return f.read()
+
+    def run_container(self, cid, script, annotations=()):
+        args = ["ctr", "-a", self.sock, "-n", NAMESPACE, "run", "--rm",
+                "--runc-binary", rs.runtime_bin()]
+        for annotation in annotations:
+            args += ["--annotation", annotation]
+        proc = subprocess.Popen(args + [REF, cid, "sh", "-c", script], text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(rs.kill_process, proc)
+        return proc
+
+    def test_annotated_container_is_pinned_and_released(self):
+        proc = self.run_container("kcm-pinned", rs.STATUS_SCRIPT,
+                                  ["kcm.intel.com/pool=dataplane"])
+        busy = rs.wait_for(lambda: rs.busy_lists(self.conf))
+        self.assertEqual(len(busy), 1, busy)
+        (cpus, pids), = busy.items()
+        self.assertEqual(rs.host_cpuset_cpus(pids[0]), cpus)
+        hooks = self.bundle_config("kcm-pinned")["hooks"]
+        self.assertEqual([h["path"] for h in hooks["prestart"]], [rs.hook_bin()])
+        self.assertEqual([h["path"] for h in hooks["poststop"]], [rs.hook_bin()])
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(rs.cpus_allowed_list(out), cpus, out)
+        self.assertEqual(rs.busy_lists(self.conf), {})
+        self.assertEqual(os.listdir(os.path.join(self.conf, "owners")), [])
+
+    def test_unannotated_container_is_untouched(self):
+        proc = self.run_container("kcm-plain", rs.STATUS_SCRIPT)
+        self.assertTrue(rs.wait_for(lambda: self.ctr("tasks", "ls").stdout.find("RUNNING") >= 0))
+        self.assertNotIn("hooks", self.bundle_config("kcm-plain"))
+        self.assertEqual(rs.busy_lists(self.conf), {})
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(rs.cpus_allowed_list(out), "0-1", out)
+        self.assertNotIn("kcm-plain", self.log_text())
+
+    def test_detached_container_exec_and_delete_go_through_the_wrapper(self):
+        cid = "kcm-detached"
+        result = self.ctr("run", "-d", "--runc-binary", rs.runtime_bin(), "--annotation",
+                          "kcm.intel.com/pool=dataplane", REF, cid, "sleep", "60")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.addCleanup(self.ctr, "containers", "delete", cid)
+        self.addCleanup(self.ctr, "tasks", "delete", "--force", cid)
+        busy = rs.wait_for(lambda: rs.busy_lists(self.conf))
+        self.assertEqual(len(busy), 1, busy)
+        (cpus, _), = busy.items()
+        # exec, kill and delete reach runc through the wrapper untouched.
+        result = self.ctr("tasks", "exec", "--exec-id", "probe", cid,
+                          "grep", "Cpus_allowed_list", "/proc/self/status")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(rs.cpus_allowed_list(result.stdout), cpus)
+        self.assertEqual(self.ctr("tasks", "kill", "-s", "KILL", cid).returncode, 0)
+        rs.wait_for(lambda: "STOPPED" in self.ctr("tasks", "ls").stdout)
+        result = self.ctr("tasks", "delete", cid)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(rs.wait_for(lambda: rs.busy_lists(self.conf) == {}, timeout=10), True)
+
+
+if __name__ == "__main__":
+    rs.require_root()
+    unittest.main(verbosity=2)
