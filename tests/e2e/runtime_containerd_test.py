@@ -165,6 +165,19 @@ class ContainerdTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(rs.wait_for(lambda: rs.busy_lists(self.conf) == {}, timeout=10), True)
 
+    def test_shipped_snippet_registers_the_kcm_runtime(self):
+        main_config = os.path.join(self.t, "imports.toml")
+        with open(main_config, "w") as f:
+            f.write('version = 2\nimports = ["%s"]\n'
+                    % os.path.join(rs.SHIPPED_CONFIG, "containerd", "kcm.toml"))
+        result = subprocess.run(["containerd", "--config", main_config, "config", "dump"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        section = result.stdout.split('containerd.runtimes.kcm]', 1)[1].split("\n\n    [", 1)[0]
+        self.assertIn('runtime_type = "io.containerd.runc.v2"', section)
+        self.assertIn('pod_annotations = ["kcm.intel.com/*"]', section)
+        self.assertIn('BinaryName = "/usr/local/bin/kcm-runtime"', section)
+
 
 if __name__ == "__main__":
     rs.require_root()

@@ -190,6 +190,17 @@ class PassThroughTest(unittest.TestCase):
         self.assertIsNone(self.recorded())
         self.assertIn("no-hook", result.stderr)
 
+    def test_shipped_config_file_is_valid(self):
+        with open(os.path.join(rs.SHIPPED_CONFIG, "kcm-runtime.json")) as f:
+            shipped = json.load(f)
+        shipped["logFile"] = os.path.join(self.root, "shipped.log")
+        with open(self.config, "w") as f:
+            json.dump(shipped, f)
+        env = dict(self.env, PATH=self.fake_dir)  # "runtime": "runc" is looked up on PATH
+        result = self.wrapper(["--version"], env=env)
+        self.assert_passed_through(["--version"], result)
+        self.assertEqual(result.stderr, "")
+
 
 if __name__ == "__main__":
     rs.require_root()

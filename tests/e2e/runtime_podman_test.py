@@ -85,6 +85,20 @@ class PodmanTest(unittest.TestCase):
         self.assertEqual(self.log_text(), before)
         self.assertEqual(rs.busy_lists(self.conf), {})
 
+    def test_shipped_containers_conf_registers_kcm(self):
+        with open(os.path.join(rs.SHIPPED_CONFIG, "podman", "containers.conf")) as f:
+            shipped = f.read()
+        conf = os.path.join(self.t, "shipped-containers.conf")
+        with open(conf, "w") as f:
+            f.write(shipped.replace("/usr/local/bin/kcm-runtime", rs.runtime_bin()))
+        result = subprocess.run(
+            self.podman_args + ["--runtime", "kcm", "info", "--format",
+                                "{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Path}}"],
+            env=dict(self.env, CONTAINERS_CONF=conf), capture_output=True, text=True,
+            timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), "kcm " + rs.runtime_bin())
+
 
 if __name__ == "__main__":
     rs.require_root()

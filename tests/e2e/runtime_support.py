@@ -17,6 +17,8 @@ import tempfile
 import time
 
 SKIP = 77
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHIPPED_CONFIG = os.path.join(REPO, "config")
 BUSYBOX = "/usr/bin/busybox"
 # The applets the test containers run.
 APPLETS = ["sh", "cat", "grep", "sleep", "echo", "true"]
