@@ -1,0 +1,20 @@
+#!/usr/bin/env python3
+"""kcm-hook under runc: bundles from `runc spec` with prestart/poststop hooks."""
+
+import kcm_e2e
+from runtime_checks import CoreChecks
+
+
+class RuncTest(CoreChecks, kcm_e2e.RuntimeTestCase):
+    RUNTIME = "runc"
+
+    def check_refusal_message(self, err):
+        # runc prints a failing hook's stderr in its own (logrus-quoted) error.
+        err = err.replace('\\"', '"')
+        self.assertIn('kcm-hook: prestart container "kcm-e2e-', err)
+        self.assertIn('annotation "kcm.intel.com/pool"="dataplane": '
+                      'pool "dataplane" has 0 free CPU lists (2 in use)', err)
+
+
+if __name__ == "__main__":
+    kcm_e2e.main()
