@@ -133,11 +133,11 @@ class ApiClient {
       std::chrono::milliseconds wait = kFirstBackoff * (1 << retries);
       if (attempt.retry_after) wait = *attempt.retry_after;
       ++retries;
-      spdlog::warn("{}; retrying in {} ms ({}/{})",
+      spdlog::warn("{} (retry {}/{} in {} ms)",
                    curl_error.empty()
                        ? format_api_error(method, path, status, attempt.response.body)
                        : std::string(method) + " " + path + ": " + curl_error,
-                   wait.count(), retries, kMaxRetries);
+                   retries, kMaxRetries, wait.count());
       std::this_thread::sleep_for(wait);
     }
   }
@@ -233,8 +233,8 @@ class ApiClient {
 
     CURLcode rc = curl_easy_perform(curl);
     if (rc != CURLE_OK) {
-      attempt.curl_error = curl_easy_strerror(rc);
-      if (errbuf_[0] != '\0') attempt.curl_error += std::string(": ") + errbuf_;
+      // The error buffer has the specifics ("SSL certificate problem: ..."), when any.
+      attempt.curl_error = errbuf_[0] != '\0' ? errbuf_ : curl_easy_strerror(rc);
       attempt.retryable = is_transient(rc);
       spdlog::debug("{} {}: {}", method, path, attempt.curl_error);
       return attempt;
