@@ -1,0 +1,658 @@
+#include "config_dir.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "error.h"
+#include "sha256.h"
+#include "test_support.h"
+
+namespace kcm {
+namespace {
+
+namespace stdfs = std::filesystem;
+using testing::ElementsAre;
+using testing::StartsWith;
+using testing_support::make_example_conf;
+using testing_support::read_text;
+using testing_support::snapshot;
+using testing_support::TempDir;
+using testing_support::thrown_by;
+using testing_support::write_file;
+
+std::vector<std::string> list_names(const Pool& pool) {
+  std::vector<std::string> names;
+  for (const auto& [name, list] : pool.lists) names.push_back(name);
+  return names;
+}
+
+std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : stdfs::directory_iterator(dir)) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Owner sample_owner(const std::string& id) {
+  return Owner{id, 2000, 123456, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"};
+}
+
+// A config directory in a temp dir; `conf` is its path.
+class ConfigDirTest : public testing::Test {
+ protected:
+  std::string path(const std::string& relative) const { return conf + "/" + relative; }
+  std::string read_error() const {
+    return thrown_by([&] { ConfigDir::open(conf).read(); }).message;
+  }
+
+  TempDir tmp;
+  const std::string conf = tmp / "conf";
+};
+
+// --- names and tasks text -------------------------------------------------------------
+
+TEST(PoolNameTest, AcceptsLowerCaseDigitsDashAndUnderscore) {
+  EXPECT_NO_THROW(validate_pool_name("dataplane"));
+  EXPECT_NO_THROW(validate_pool_name("0"));
+  EXPECT_NO_THROW(validate_pool_name("pool_1-a"));
+  EXPECT_NO_THROW(validate_pool_name(std::string(63, 'a')));
+}
+
+TEST(PoolNameTest, RefusesTraversalWithUsageError) {
+  auto t = thrown_by([] { validate_pool_name("../x"); });
+  EXPECT_EQ(t.message, "invalid pool name \"../x\": must match [a-z0-9][a-z0-9_-]{0,62}");
+  EXPECT_EQ(t.exit_code, kExitUsage);
+}
+
+TEST(PoolNameTest, RefusesUpperCase) {
+  EXPECT_EQ(thrown_by([] { validate_pool_name("A"); }).message,
+            "invalid pool name \"A\": must match [a-z0-9][a-z0-9_-]{0,62}");
+}
+
+TEST(PoolNameTest, RefusesLeadingDashOrUnderscore) {
+  EXPECT_EQ(thrown_by([] { validate_pool_name("-x"); }).exit_code, kExitUsage);
+  EXPECT_EQ(thrown_by([] { validate_pool_name("_x"); }).exit_code, kExitUsage);
+}
+
+TEST(PoolNameTest, Refuses64Characters) {
+  const std::string name(64, 'a');
+  EXPECT_EQ(thrown_by([&] { validate_pool_name(name); }).message,
+            "invalid pool name \"" + name + "\": must match [a-z0-9][a-z0-9_-]{0,62}");
+}
+
+TEST(PoolNameTest, RefusesEmptySlashDotAndNul) {
+  EXPECT_EQ(thrown_by([] { validate_pool_name(""); }).exit_code, kExitUsage);
+  EXPECT_EQ(thrown_by([] { validate_pool_name("a/b"); }).exit_code, kExitUsage);
+  EXPECT_EQ(thrown_by([] { validate_pool_name("."); }).exit_code, kExitUsage);
+  EXPECT_EQ(thrown_by([] { validate_pool_name(std::string("a\0b", 3)); }).message,
+            "invalid pool name \"a\\x00b\": must match [a-z0-9][a-z0-9_-]{0,62}");
+}
+
+TEST(CpuListNameTest, ParsesValidNames) {
+  EXPECT_EQ(validate_cpu_list_name("4,12"), (CpuSet{4, 12}));
+  EXPECT_EQ(validate_cpu_list_name("0-2,8-10"), (CpuSet{0, 1, 2, 8, 9, 10}));
+}
+
+TEST(CpuListNameTest, RefusesLettersWithUsageError) {
+  auto t = thrown_by([] { validate_cpu_list_name("4,a"); });
+  EXPECT_EQ(t.message, "invalid CPU list name \"4,a\": only digits, ',' and '-' are allowed");
+  EXPECT_EQ(t.exit_code, kExitUsage);
+}
+
+TEST(CpuListNameTest, RefusesDescendingRange) {
+  auto t = thrown_by([] { validate_cpu_list_name("3-1"); });
+  EXPECT_EQ(t.message, "invalid CPU list \"3-1\": range 3-1 is descending");
+  EXPECT_EQ(t.exit_code, kExitUsage);
+}
+
+TEST(CpuListNameTest, RefusesTraversalAndEmpty) {
+  EXPECT_EQ(thrown_by([] { validate_cpu_list_name(".."); }).exit_code, kExitUsage);
+  EXPECT_EQ(thrown_by([] { validate_cpu_list_name("1/2"); }).exit_code, kExitUsage);
+  EXPECT_EQ(thrown_by([] { validate_cpu_list_name(""); }).exit_code, kExitUsage);
+  EXPECT_EQ(thrown_by([] { validate_cpu_list_name("1,,2"); }).exit_code, kExitUsage);
+}
+
+TEST(TasksTest, ParsesEmptyAsNoTasks) {
+  EXPECT_TRUE(parse_tasks("", "t").empty());
+  EXPECT_TRUE(parse_tasks("\n", "t").empty());
+}
+
+TEST(TasksTest, ParsesCommaSeparatedPidsInFileOrder) {
+  EXPECT_EQ(parse_tasks("2001,2000", "t"), (std::vector<pid_t>{2001, 2000}));
+  EXPECT_EQ(parse_tasks("3000\n", "t"), (std::vector<pid_t>{3000}));
+}
+
+TEST(TasksTest, RefusesLettersNamingFileAndValue) {
+  auto t = thrown_by([] { parse_tasks("abc", "/etc/kcm/pools/infra/0/tasks"); });
+  EXPECT_EQ(t.message, "parse \"/etc/kcm/pools/infra/0/tasks\": invalid PID \"abc\"");
+}
+
+TEST(TasksTest, RefusesEmptyElement) {
+  EXPECT_EQ(thrown_by([] { parse_tasks("1,,2", "t"); }).message, "parse \"t\": invalid PID \"\"");
+  EXPECT_EQ(thrown_by([] { parse_tasks("1,", "t"); }).message, "parse \"t\": invalid PID \"\"");
+  EXPECT_EQ(thrown_by([] { parse_tasks(",1", "t"); }).message, "parse \"t\": invalid PID \"\"");
+}
+
+TEST(TasksTest, RefusesNegativeAndZero) {
+  EXPECT_EQ(thrown_by([] { parse_tasks("-5", "t"); }).message, "parse \"t\": invalid PID \"-5\"");
+  EXPECT_EQ(thrown_by([] { parse_tasks("0", "t"); }).message, "parse \"t\": invalid PID \"0\"");
+}
+
+TEST(TasksTest, RefusesOverflowAndSpaces) {
+  EXPECT_EQ(thrown_by([] { parse_tasks("99999999999", "t"); }).message,
+            "parse \"t\": invalid PID \"99999999999\"");
+  EXPECT_EQ(thrown_by([] { parse_tasks("1, 2", "t"); }).message,
+            "parse \"t\": invalid PID \" 2\"");
+}
+
+TEST(TasksTest, FormatsCommaSeparated) {
+  EXPECT_EQ(format_tasks({}), "");
+  EXPECT_EQ(format_tasks({2000}), "2000");
+  EXPECT_EQ(format_tasks({2000, 2001}), "2000,2001");
+}
+
+// --- reading --------------------------------------------------------------------------
+
+TEST_F(ConfigDirTest, OpenMissingDirectoryNamesIt) {
+  EXPECT_EQ(thrown_by([&] { ConfigDir::open(conf); }).message,
+            "open config directory: open \"" + conf + "\": No such file or directory");
+}
+
+TEST_F(ConfigDirTest, ReadsTheDocumentExample) {
+  make_example_conf(conf);
+  const Config config = ConfigDir::open(conf).read();
+  ASSERT_EQ(config.pools.size(), 3u);
+
+  const Pool& infra = config.pools.at("infra");
+  EXPECT_EQ(infra.name, "infra");
+  EXPECT_FALSE(infra.exclusive);
+  EXPECT_THAT(list_names(infra), ElementsAre("0-2,8-10"));
+  EXPECT_EQ(infra.lists.at("0-2,8-10").cpus, (CpuSet{0, 1, 2, 8, 9, 10}));
+  EXPECT_EQ(infra.lists.at("0-2,8-10").tasks, (std::vector<pid_t>{3000, 3001, 3002}));
+
+  const Pool& cp = config.pools.at("controlplane");
+  EXPECT_FALSE(cp.exclusive);
+  EXPECT_THAT(list_names(cp), ElementsAre("3,11"));
+  EXPECT_EQ(cp.lists.at("3,11").cpus, (CpuSet{3, 11}));
+  EXPECT_EQ(cp.lists.at("3,11").tasks, (std::vector<pid_t>{1000, 1001, 1002, 1003}));
+
+  const Pool& dp = config.pools.at("dataplane");
+  EXPECT_TRUE(dp.exclusive);
+  EXPECT_THAT(list_names(dp), ElementsAre("4,12", "5,13", "6,14", "7,15"));
+  for (int core = 4; core < 8; ++core) {
+    const CpuList& list = dp.lists.at(std::to_string(core) + "," + std::to_string(core + 8));
+    EXPECT_EQ(list.name, std::to_string(core) + "," + std::to_string(core + 8));
+    EXPECT_EQ(list.cpus, (CpuSet{core, core + 8}));
+    EXPECT_EQ(list.tasks, std::vector<pid_t>{2000 + core - 4});
+  }
+}
+
+TEST_F(ConfigDirTest, KeepsListNameExactlyAsWritten) {
+  make_example_conf(conf);
+  write_file(path("pools/infra/0,1,2,8-10/tasks"), "");
+  stdfs::remove_all(path("pools/infra/0-2,8-10"));
+  const Pool infra = ConfigDir::open(conf).read_pool("infra");
+  EXPECT_THAT(list_names(infra), ElementsAre("0,1,2,8-10"));
+  EXPECT_EQ(infra.lists.at("0,1,2,8-10").cpus.to_string(), "0-2,8-10");
+}
+
+TEST_F(ConfigDirTest, ReadsExclusiveAndTasksWithTrailingNewline) {
+  make_example_conf(conf);
+  write_file(path("pools/dataplane/exclusive"), "1\n");
+  write_file(path("pools/dataplane/4,12/tasks"), "2000\n");
+  const Pool dp = ConfigDir::open(conf).read_pool("dataplane");
+  EXPECT_TRUE(dp.exclusive);
+  EXPECT_EQ(dp.lists.at("4,12").tasks, std::vector<pid_t>{2000});
+}
+
+TEST_F(ConfigDirTest, ReadsPoolWithoutLists) {
+  write_file(path("pools/empty/exclusive"), "1");
+  const Config config = ConfigDir::open(conf).read();
+  EXPECT_TRUE(config.pools.at("empty").lists.empty());
+}
+
+TEST_F(ConfigDirTest, MissingPoolsDirectoryNamesIt) {
+  stdfs::create_directories(conf);
+  EXPECT_EQ(read_error(), "open \"" + path("pools") + "\": No such file or directory");
+}
+
+TEST_F(ConfigDirTest, MissingExclusiveNamesTheFile) {
+  make_example_conf(conf);
+  stdfs::remove(path("pools/dataplane/exclusive"));
+  EXPECT_EQ(read_error(),
+            "open \"" + path("pools/dataplane/exclusive") + "\": No such file or directory");
+}
+
+TEST_F(ConfigDirTest, GarbageExclusiveNamesTheFileAndValue) {
+  make_example_conf(conf);
+  write_file(path("pools/dataplane/exclusive"), "yes");
+  EXPECT_EQ(read_error(), "parse \"" + path("pools/dataplane/exclusive") +
+                              "\": must be \"0\" or \"1\", not \"yes\"");
+}
+
+TEST_F(ConfigDirTest, EmptyExclusiveIsRefused) {
+  make_example_conf(conf);
+  write_file(path("pools/infra/exclusive"), "");
+  EXPECT_EQ(read_error(), "parse \"" + path("pools/infra/exclusive") +
+                              "\": must be \"0\" or \"1\", not \"\"");
+}
+
+TEST_F(ConfigDirTest, GarbageTasksNamesTheFile) {
+  make_example_conf(conf);
+  write_file(path("pools/infra/0-2,8-10/tasks"), "abc");
+  EXPECT_EQ(read_error(),
+            "parse \"" + path("pools/infra/0-2,8-10/tasks") + "\": invalid PID \"abc\"");
+}
+
+TEST_F(ConfigDirTest, TasksWithEmptyElementNamesTheFile) {
+  make_example_conf(conf);
+  write_file(path("pools/dataplane/5,13/tasks"), "1,,2");
+  EXPECT_EQ(read_error(),
+            "parse \"" + path("pools/dataplane/5,13/tasks") + "\": invalid PID \"\"");
+}
+
+TEST_F(ConfigDirTest, NegativeTaskNamesTheFile) {
+  make_example_conf(conf);
+  write_file(path("pools/controlplane/3,11/tasks"), "-5");
+  EXPECT_EQ(read_error(),
+            "parse \"" + path("pools/controlplane/3,11/tasks") + "\": invalid PID \"-5\"");
+}
+
+TEST_F(ConfigDirTest, MissingTasksFileNamesIt) {
+  make_example_conf(conf);
+  stdfs::remove(path("pools/dataplane/6,14/tasks"));
+  EXPECT_EQ(read_error(),
+            "open \"" + path("pools/dataplane/6,14/tasks") + "\": No such file or directory");
+}
+
+TEST_F(ConfigDirTest, ListNameWithLetterNamesThePath) {
+  make_example_conf(conf);
+  write_file(path("pools/dataplane/4,a/tasks"), "");
+  EXPECT_EQ(read_error(), "read \"" + path("pools/dataplane/4,a") +
+                              "\": invalid CPU list name \"4,a\": only digits, ',' and '-' "
+                              "are allowed");
+}
+
+TEST_F(ConfigDirTest, DescendingListNameNamesThePath) {
+  make_example_conf(conf);
+  write_file(path("pools/dataplane/3-1/tasks"), "");
+  EXPECT_EQ(read_error(), "read \"" + path("pools/dataplane/3-1") +
+                              "\": invalid CPU list \"3-1\": range 3-1 is descending");
+}
+
+TEST_F(ConfigDirTest, InvalidPoolDirectoryNameNamesThePath) {
+  make_example_conf(conf);
+  write_file(path("pools/Bad/exclusive"), "0");
+  EXPECT_EQ(read_error(), "read \"" + path("pools/Bad") +
+                              "\": invalid pool name \"Bad\": must match "
+                              "[a-z0-9][a-z0-9_-]{0,62}");
+}
+
+TEST_F(ConfigDirTest, ReadPoolValidatesTheNameBeforeUsingIt) {
+  make_example_conf(conf);
+  write_file(tmp / "x/exclusive", "0");  // what pools/../x would reach
+  auto t = thrown_by([&] { ConfigDir::open(conf).read_pool("../x"); });
+  EXPECT_EQ(t.message, "invalid pool name \"../x\": must match [a-z0-9][a-z0-9_-]{0,62}");
+  EXPECT_EQ(t.exit_code, kExitUsage);
+}
+
+TEST_F(ConfigDirTest, ReadPoolOfAbsentPoolSaysSo) {
+  make_example_conf(conf);
+  auto t = thrown_by([&] { ConfigDir::open(conf).read_pool("nope"); });
+  EXPECT_EQ(t.message, "pool \"nope\" does not exist in \"" + conf + "\"");
+  EXPECT_EQ(t.exit_code, kExitFailure);
+}
+
+TEST_F(ConfigDirTest, ReadPoolReadsOnePool) {
+  make_example_conf(conf);
+  const Pool cp = ConfigDir::open(conf).read_pool("controlplane");
+  EXPECT_EQ(cp.name, "controlplane");
+  EXPECT_THAT(list_names(cp), ElementsAre("3,11"));
+}
+
+TEST_F(ConfigDirTest, SymlinkedPoolsDirectoryIsRefused) {
+  make_example_conf(tmp / "elsewhere");
+  stdfs::create_directories(conf);
+  stdfs::create_directory_symlink(tmp / "elsewhere/pools", path("pools"));
+  EXPECT_EQ(read_error(), "open \"" + path("pools") + "\": is a symlink, refusing to follow it");
+}
+
+TEST_F(ConfigDirTest, SymlinkedPoolDirectoryIsRefused) {
+  make_example_conf(conf);
+  stdfs::rename(path("pools/dataplane"), tmp / "dataplane");
+  stdfs::create_directory_symlink(tmp / "dataplane", path("pools/dataplane"));
+  EXPECT_EQ(read_error(),
+            "read \"" + path("pools/dataplane") + "\": is a symlink, refusing to follow it");
+  EXPECT_EQ(thrown_by([&] { ConfigDir::open(conf).read_pool("dataplane"); }).message,
+            "open \"" + path("pools/dataplane") + "\": is a symlink, refusing to follow it");
+}
+
+TEST_F(ConfigDirTest, SymlinkedListDirectoryIsRefused) {
+  make_example_conf(conf);
+  stdfs::rename(path("pools/dataplane/4,12"), tmp / "4,12");
+  stdfs::create_directory_symlink(tmp / "4,12", path("pools/dataplane/4,12"));
+  EXPECT_EQ(read_error(),
+            "read \"" + path("pools/dataplane/4,12") + "\": is a symlink, refusing to follow it");
+}
+
+TEST_F(ConfigDirTest, SymlinkedTasksFileIsRefused) {
+  make_example_conf(conf);
+  write_file(tmp / "tasks", "2000");
+  stdfs::remove(path("pools/dataplane/4,12/tasks"));
+  stdfs::create_symlink(tmp / "tasks", path("pools/dataplane/4,12/tasks"));
+  EXPECT_EQ(read_error(), "open \"" + path("pools/dataplane/4,12/tasks") +
+                              "\": is a symlink, refusing to follow it");
+}
+
+TEST_F(ConfigDirTest, SymlinkedExclusiveFileIsRefused) {
+  make_example_conf(conf);
+  write_file(tmp / "one", "1");
+  stdfs::remove(path("pools/dataplane/exclusive"));
+  stdfs::create_symlink(tmp / "one", path("pools/dataplane/exclusive"));
+  EXPECT_EQ(read_error(), "open \"" + path("pools/dataplane/exclusive") +
+                              "\": is a symlink, refusing to follow it");
+}
+
+TEST_F(ConfigDirTest, RegularFileInPoolsIsRefused) {
+  make_example_conf(conf);
+  write_file(path("pools/README"), "notes");
+  EXPECT_EQ(read_error(),
+            "read \"" + path("pools/README") + "\": unexpected entry: not a pool directory");
+}
+
+TEST_F(ConfigDirTest, RegularFileInPoolIsRefused) {
+  make_example_conf(conf);
+  write_file(path("pools/dataplane/notes"), "x");
+  EXPECT_EQ(read_error(), "read \"" + path("pools/dataplane/notes") +
+                              "\": unexpected entry: not a CPU list directory");
+}
+
+TEST_F(ConfigDirTest, DirectoryAsTasksFileIsRefused) {
+  make_example_conf(conf);
+  stdfs::remove(path("pools/dataplane/4,12/tasks"));
+  stdfs::create_directory(path("pools/dataplane/4,12/tasks"));
+  EXPECT_EQ(read_error(),
+            "open \"" + path("pools/dataplane/4,12/tasks") + "\": is not a regular file");
+}
+
+TEST_F(ConfigDirTest, DotNamedTempFilesAreSkipped) {
+  make_example_conf(conf);
+  write_file(path("pools/.pools.tmp-77/x/exclusive"), "garbage");
+  write_file(path("pools/.notes"), "garbage");
+  write_file(path("pools/dataplane/.exclusive.tmp-12"), "garbage");
+  write_file(path("pools/dataplane/.4,12.tmp-3/tasks"), "garbage");
+  write_file(path("pools/dataplane/4,12/.tasks.tmp-9"), "garbage");
+  const Config config = ConfigDir::open(conf).read();
+  EXPECT_EQ(config.pools.size(), 3u);
+  EXPECT_THAT(list_names(config.pools.at("dataplane")),
+              ElementsAre("4,12", "5,13", "6,14", "7,15"));
+}
+
+// --- writing tasks ------------------------------------------------------------------------
+
+TEST_F(ConfigDirTest, WriteTasksRoundTrips) {
+  make_example_conf(conf);
+  const ConfigDir dir = ConfigDir::open(conf);
+  dir.write_tasks("dataplane", "5,13", {2001, 4242});
+  EXPECT_EQ(read_text(path("pools/dataplane/5,13/tasks")), "2001,4242");
+  EXPECT_EQ(dir.read_pool("dataplane").lists.at("5,13").tasks,
+            (std::vector<pid_t>{2001, 4242}));
+  dir.write_tasks("dataplane", "5,13", {});
+  EXPECT_EQ(read_text(path("pools/dataplane/5,13/tasks")), "");
+  EXPECT_TRUE(dir.read_pool("dataplane").lists.at("5,13").tasks.empty());
+  EXPECT_EQ(names_in(path("pools/dataplane/5,13")), std::vector<std::string>{"tasks"});
+}
+
+TEST_F(ConfigDirTest, WriteTasksToAbsentListNamesIt) {
+  make_example_conf(conf);
+  auto t = thrown_by([&] { ConfigDir::open(conf).write_tasks("dataplane", "9,17", {1}); });
+  EXPECT_EQ(t.message,
+            "open \"" + path("pools/dataplane/9,17") + "\": No such file or directory");
+  EXPECT_FALSE(stdfs::exists(path("pools/dataplane/9,17")));
+}
+
+TEST_F(ConfigDirTest, WriteTasksValidatesNames) {
+  make_example_conf(conf);
+  const ConfigDir dir = ConfigDir::open(conf);
+  const auto before = snapshot(conf);
+  EXPECT_EQ(thrown_by([&] { dir.write_tasks("../x", "4,12", {1}); }).exit_code, kExitUsage);
+  EXPECT_EQ(thrown_by([&] { dir.write_tasks("dataplane", "../../x", {1}); }).exit_code,
+            kExitUsage);
+  EXPECT_EQ(snapshot(conf), before);
+}
+
+TEST_F(ConfigDirTest, WriteTasksDoesNotFollowSymlinkedListDirectory) {
+  make_example_conf(conf);
+  write_file(tmp / "outside/tasks", "keep");
+  stdfs::create_directory_symlink(tmp / "outside", path("pools/dataplane/9,17"));
+  auto t = thrown_by([&] { ConfigDir::open(conf).write_tasks("dataplane", "9,17", {1}); });
+  EXPECT_EQ(t.message,
+            "open \"" + path("pools/dataplane/9,17") + "\": is a symlink, refusing to follow it");
+  EXPECT_EQ(read_text(tmp / "outside/tasks"), "keep");
+}
+
+TEST_F(ConfigDirTest, PoolPathJoinsConfPoolsAndName) {
+  make_example_conf(conf);
+  EXPECT_EQ(ConfigDir::open(conf).pool_path("dataplane"), conf + "/pools/dataplane");
+}
+
+// --- owners ---------------------------------------------------------------------------------
+
+TEST_F(ConfigDirTest, OwnerWriteReadRemove) {
+  make_example_conf(conf);
+  const ConfigDir dir = ConfigDir::open(conf);
+  const Owner owner = sample_owner("c0ffee");
+  dir.write_owner(owner);
+  EXPECT_EQ(read_text(path("owners/c0ffee.json")), owner_to_json(owner));
+  EXPECT_EQ(dir.read_owner("c0ffee"), owner);
+  dir.remove_owner("c0ffee");
+  EXPECT_FALSE(stdfs::exists(path("owners/c0ffee.json")));
+  EXPECT_EQ(dir.read_owner("c0ffee"), std::nullopt);
+  EXPECT_EQ(names_in(path("owners")), std::vector<std::string>{});
+}
+
+TEST_F(ConfigDirTest, WriteOwnerReplacesTheRecord) {
+  make_example_conf(conf);
+  const ConfigDir dir = ConfigDir::open(conf);
+  Owner owner = sample_owner("c1");
+  dir.write_owner(owner);
+  owner.pid = 2001;
+  owner.cpu_lists = {"5,13", "6,14"};
+  dir.write_owner(owner);
+  EXPECT_EQ(dir.read_owner("c1"), owner);
+  EXPECT_EQ(names_in(path("owners")), std::vector<std::string>{"c1.json"});
+}
+
+TEST_F(ConfigDirTest, ReadOwnersReturnsEveryRecordByFileName) {
+  make_example_conf(conf);
+  const ConfigDir dir = ConfigDir::open(conf);
+  dir.write_owner(sample_owner("b"));
+  dir.write_owner(sample_owner("a"));
+  dir.write_owner(sample_owner("isolate-42"));
+  std::vector<std::string> ids;
+  for (const Owner& o : dir.read_owners()) ids.push_back(o.owner);
+  EXPECT_THAT(ids, ElementsAre("a", "b", "isolate-42"));
+}
+
+TEST_F(ConfigDirTest, OwnerIdWithSlashUsesSha256FileName) {
+  make_example_conf(conf);
+  const ConfigDir dir = ConfigDir::open(conf);
+  const Owner owner = sample_owner("a/b");
+  dir.write_owner(owner);
+  // sha256("a/b"), as `printf a/b | sha256sum` prints it.
+  const std::string file = "c14cddc033f64b9dea80ea675cf280a015e672516090a5626781153dc68fea11.json";
+  EXPECT_EQ(names_in(path("owners")), std::vector<std::string>{file});
+  EXPECT_FALSE(stdfs::exists(path("owners/a")));
+  EXPECT_EQ(dir.read_owner("a/b"), owner);
+  dir.remove_owner("a/b");
+  EXPECT_TRUE(names_in(path("owners")).empty());
+}
+
+TEST_F(ConfigDirTest, TraversalOwnerIdStaysInsideOwners) {
+  make_example_conf(conf);
+  const ConfigDir dir = ConfigDir::open(conf);
+  dir.write_owner(sample_owner("../../escape"));
+  EXPECT_EQ(names_in(path("owners")),
+            std::vector<std::string>{sha256_hex("../../escape") + ".json"});
+  EXPECT_EQ(names_in(tmp.path()), std::vector<std::string>{"conf"});
+}
+
+TEST_F(ConfigDirTest, DirectoryWithoutOwnersReadsAsNoOwners) {
+  make_example_conf(conf);  // the original tool's format: no owners/
+  const ConfigDir dir = ConfigDir::open(conf);
+  EXPECT_EQ(dir.read_owner("c1"), std::nullopt);
+  EXPECT_TRUE(dir.read_owners().empty());
+  EXPECT_NO_THROW(dir.remove_owner("c1"));
+  EXPECT_FALSE(stdfs::exists(path("owners")));
+}
+
+TEST_F(ConfigDirTest, WriteOwnerCreatesOwnersDirectory) {
+  make_example_conf(conf);
+  ConfigDir::open(conf).write_owner(sample_owner("c1"));
+  EXPECT_TRUE(stdfs::is_directory(path("owners")));
+}
+
+TEST_F(ConfigDirTest, SymlinkedOwnerFileIsRefused) {
+  make_example_conf(conf);
+  write_file(tmp / "fake.json", owner_to_json(sample_owner("c1")));
+  stdfs::create_directories(path("owners"));
+  stdfs::create_symlink(tmp / "fake.json", path("owners/c1.json"));
+  const ConfigDir dir = ConfigDir::open(conf);
+  const std::string expected =
+      "open \"" + path("owners/c1.json") + "\": is a symlink, refusing to follow it";
+  EXPECT_EQ(thrown_by([&] { dir.read_owner("c1"); }).message, expected);
+  EXPECT_EQ(thrown_by([&] { dir.read_owners(); }).message, expected);
+}
+
+TEST_F(ConfigDirTest, SymlinkedOwnersDirectoryIsRefused) {
+  make_example_conf(conf);
+  write_file(tmp / "elsewhere/c1.json", owner_to_json(sample_owner("c1")));
+  stdfs::create_directory_symlink(tmp / "elsewhere", path("owners"));
+  const ConfigDir dir = ConfigDir::open(conf);
+  const std::string expected =
+      "open \"" + path("owners") + "\": is a symlink, refusing to follow it";
+  EXPECT_EQ(thrown_by([&] { dir.read_owners(); }).message, expected);
+  EXPECT_EQ(thrown_by([&] { dir.read_owner("c1"); }).message, expected);
+  EXPECT_EQ(thrown_by([&] { dir.write_owner(sample_owner("c2")); }).message, expected);
+  EXPECT_FALSE(stdfs::exists(tmp / "elsewhere/c2.json"));
+}
+
+TEST_F(ConfigDirTest, UnexpectedFileInOwnersIsRefused) {
+  make_example_conf(conf);
+  write_file(path("owners/notes.txt"), "x");
+  EXPECT_EQ(thrown_by([&] { ConfigDir::open(conf).read_owners(); }).message,
+            "read \"" + path("owners/notes.txt") +
+                "\": unexpected entry: not an owner record (*.json)");
+}
+
+TEST_F(ConfigDirTest, MalformedOwnerRecordNamesItsFile) {
+  make_example_conf(conf);
+  write_file(path("owners/c1.json"), "{not json");
+  EXPECT_THAT(thrown_by([&] { ConfigDir::open(conf).read_owners(); }).message,
+              StartsWith("parse \"" + path("owners/c1.json") + "\": "));
+  EXPECT_THAT(thrown_by([&] { ConfigDir::open(conf).read_owner("c1"); }).message,
+              StartsWith("parse \"" + path("owners/c1.json") + "\": "));
+}
+
+TEST_F(ConfigDirTest, DotNamedOwnerTempFilesAreSkipped) {
+  make_example_conf(conf);
+  const ConfigDir dir = ConfigDir::open(conf);
+  dir.write_owner(sample_owner("c1"));
+  write_file(path("owners/.c2.json.tmp-99"), "{torn");
+  ASSERT_EQ(dir.read_owners().size(), 1u);
+  EXPECT_EQ(dir.read_owners()[0].owner, "c1");
+}
+
+// --- create (kcm init) --------------------------------------------------------------------
+
+Config small_layout() {
+  Config layout;
+  Pool dp{"dataplane", true, {}};
+  dp.lists.emplace("4,12", CpuList{"4,12", CpuSet{4, 12}, {}});
+  dp.lists.emplace("5,13", CpuList{"5,13", CpuSet{5, 13}, {}});
+  Pool infra{"infra", false, {}};
+  infra.lists.emplace("0-3,8-11", CpuList{"0-3,8-11", CpuSet::parse("0-3,8-11"), {}});
+  layout.pools.emplace("dataplane", dp);
+  layout.pools.emplace("infra", infra);
+  return layout;
+}
+
+TEST_F(ConfigDirTest, CreateMakesPoolsAndOwners) {
+  ConfigDir::create(conf, small_layout());
+  EXPECT_EQ(names_in(conf), (std::vector<std::string>{"lock", "owners", "pools"}));
+  EXPECT_TRUE(names_in(path("owners")).empty());
+  EXPECT_EQ(read_text(path("pools/dataplane/exclusive")), "1");
+  EXPECT_EQ(read_text(path("pools/infra/exclusive")), "0");
+  EXPECT_EQ(read_text(path("pools/dataplane/4,12/tasks")), "");
+  EXPECT_EQ(read_text(path("pools/infra/0-3,8-11/tasks")), "");
+  const Config config = ConfigDir::open(conf).read();
+  EXPECT_THAT(list_names(config.pools.at("dataplane")), ElementsAre("4,12", "5,13"));
+  EXPECT_THAT(list_names(config.pools.at("infra")), ElementsAre("0-3,8-11"));
+  EXPECT_TRUE(config.pools.at("dataplane").exclusive);
+}
+
+TEST_F(ConfigDirTest, CreateLeavesNoTempFiles) {
+  ConfigDir::create(conf, small_layout());
+  for (const auto& e : stdfs::recursive_directory_iterator(conf)) {
+    EXPECT_NE(e.path().filename().string()[0], '.') << e.path();
+  }
+}
+
+TEST_F(ConfigDirTest, CreateWorksOnExistingEmptyDirectory) {
+  stdfs::create_directories(conf);
+  ConfigDir::create(conf, small_layout());
+  EXPECT_EQ(names_in(conf), (std::vector<std::string>{"lock", "owners", "pools"}));
+}
+
+TEST_F(ConfigDirTest, CreateAcceptsDirectoryHoldingOnlyTheLock) {
+  write_file(path("lock"), "123 kcm describe\n");
+  ConfigDir::create(conf, small_layout());
+  EXPECT_EQ(names_in(conf), (std::vector<std::string>{"lock", "owners", "pools"}));
+}
+
+TEST_F(ConfigDirTest, CreateRefusesNonEmptyDirectoryAndLeavesItUnchanged) {
+  write_file(path("notes"), "mine");
+  write_file(path("sub/data"), "also mine");
+  const auto before = snapshot(conf);
+  auto t = thrown_by([&] { ConfigDir::create(conf, small_layout()); });
+  EXPECT_EQ(t.message, "initialize config directory \"" + conf +
+                           "\": is not empty (it holds \"notes\")");
+  EXPECT_EQ(snapshot(conf), before);
+}
+
+TEST_F(ConfigDirTest, CreateRefusesAnInitializedDirectory) {
+  ConfigDir::create(conf, small_layout());
+  const auto before = snapshot(conf);
+  auto t = thrown_by([&] { ConfigDir::create(conf, small_layout()); });
+  EXPECT_EQ(t.message, "initialize config directory \"" + conf +
+                           "\": is not empty (it holds \"owners\")");
+  EXPECT_EQ(snapshot(conf), before);
+}
+
+TEST_F(ConfigDirTest, CreateRemovesStaleTempTreeOfInterruptedInit) {
+  write_file(path(".pools.tmp-99999/dataplane/exclusive"), "1");
+  write_file(path(".pools.tmp-99999/dataplane/4,12/tasks"), "");
+  ConfigDir::create(conf, small_layout());
+  EXPECT_EQ(names_in(conf), (std::vector<std::string>{"lock", "owners", "pools"}));
+  EXPECT_THAT(list_names(ConfigDir::open(conf).read().pools.at("dataplane")),
+              ElementsAre("4,12", "5,13"));
+}
+
+TEST_F(ConfigDirTest, CreateNeedsTheParentDirectory) {
+  const std::string deep = tmp / "missing/conf";
+  auto t = thrown_by([&] { ConfigDir::create(deep, small_layout()); });
+  EXPECT_EQ(t.message, "create config directory \"" + deep + "\": No such file or directory");
+  EXPECT_FALSE(stdfs::exists(tmp / "missing"));
+}
+
+TEST_F(ConfigDirTest, CreateWritesTasksOfTheLayout) {
+  Config layout = small_layout();
+  layout.pools.at("infra").lists.at("0-3,8-11").tasks = {1, 2};
+  ConfigDir::create(conf, layout);
+  EXPECT_EQ(read_text(path("pools/infra/0-3,8-11/tasks")), "1,2");
+}
+
+}  // namespace
+}  // namespace kcm
