@@ -1,0 +1,294 @@
+#include "reservation.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "error.h"
+#include "test_support.h"
+
+namespace kcm {
+namespace {
+
+namespace stdfs = std::filesystem;
+using std::chrono::milliseconds;
+using testing::ElementsAre;
+using testing::IsEmpty;
+using testing_support::make_example_conf;
+using testing_support::read_text;
+using testing_support::snapshot;
+using testing_support::TempDir;
+using testing_support::thrown_by;
+using testing_support::write_file;
+
+class ReservationTest : public testing::Test {
+ protected:
+  // The document's example with every dataplane list free.
+  void SetUp() override {
+    make_example_conf(conf);
+    for (int core = 4; core < 8; ++core) write_file(tasks_path("dataplane", list_of(core)), "");
+  }
+
+  static std::string list_of(int core) {
+    return std::to_string(core) + "," + std::to_string(core + 8);
+  }
+  std::string tasks_path(const std::string& pool, const std::string& list) const {
+    return conf + "/pools/" + pool + "/" + list + "/tasks";
+  }
+  std::string tasks(const std::string& pool, const std::string& list) const {
+    return read_text(tasks_path(pool, list));
+  }
+  ConfigDir dir() const { return ConfigDir::open(conf); }
+  static ReservationRequest request(const std::string& owner, pid_t pid,
+                                    const std::string& pool = "dataplane", int count = 1) {
+    return ReservationRequest{owner, pid, 1000u + static_cast<std::uint64_t>(pid), pool, count};
+  }
+  // The directory without the lock file, which records the last holder for diagnostics.
+  std::map<std::string, std::string> state() const {
+    auto s = snapshot(conf);
+    s.erase("lock");
+    return s;
+  }
+
+  TempDir tmp;
+  const std::string conf = tmp / "conf";
+  // No node/ directory: every CPU counts as node 0.
+  const LockOptions lock{"kcm-test", milliseconds(10000), tmp / "sys"};
+};
+
+TEST_F(ReservationTest, ReserveWritesOwnerRecordAndTasks) {
+  Reservation r = reserve(dir(), request("c1", 2000), lock);
+  EXPECT_FALSE(r.existing);
+  EXPECT_EQ(r.cpus, (CpuSet{4, 12}));
+  EXPECT_EQ(r.record.owner, "c1");
+  EXPECT_EQ(r.record.pid, 2000);
+  EXPECT_EQ(r.record.start_time, 3000u);
+  EXPECT_EQ(r.record.pool, "dataplane");
+  EXPECT_THAT(r.record.cpu_lists, ElementsAre("4,12"));
+  EXPECT_FALSE(r.record.created.empty());
+  EXPECT_EQ(tasks("dataplane", "4,12"), "2000");
+  EXPECT_EQ(dir().read_owner("c1"), r.record);
+}
+
+TEST_F(ReservationTest, ReserveTakesSeveralLists) {
+  write_file(tasks_path("dataplane", "5,13"), "77");
+  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock);
+  EXPECT_THAT(r.record.cpu_lists, ElementsAre("4,12", "6,14"));
+  EXPECT_EQ(r.cpus, (CpuSet{4, 6, 12, 14}));
+  EXPECT_EQ(tasks("dataplane", "4,12"), "2000");
+  EXPECT_EQ(tasks("dataplane", "5,13"), "77");
+  EXPECT_EQ(tasks("dataplane", "6,14"), "2000");
+}
+
+TEST_F(ReservationTest, ReserveInSharedPoolAppendsToTasks) {
+  Reservation r = reserve(dir(), request("c1", 4000, "infra"), lock);
+  EXPECT_THAT(r.record.cpu_lists, ElementsAre("0-2,8-10"));
+  EXPECT_EQ(tasks("infra", "0-2,8-10"), "3000,3001,3002,4000");
+}
+
+TEST_F(ReservationTest, RepeatedReserveForSameOwnerAndPidChangesNothing) {
+  Reservation first = reserve(dir(), request("c1", 2000), lock);
+  const auto before = state();
+  Reservation second = reserve(dir(), request("c1", 2000), lock);
+  EXPECT_TRUE(second.existing);
+  EXPECT_EQ(second.record, first.record);
+  EXPECT_EQ(second.cpus, first.cpus);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, SameOwnerWithAnotherPidReleasesTheStaleRecordFirst) {
+  reserve(dir(), request("c1", 2000), lock);
+  Reservation r = reserve(dir(), request("c1", 2001), lock);
+  EXPECT_FALSE(r.existing);
+  // The stale pid's list was freed before choosing, so the lowest list is taken again.
+  EXPECT_THAT(r.record.cpu_lists, ElementsAre("4,12"));
+  EXPECT_EQ(tasks("dataplane", "4,12"), "2001");
+  for (int core = 5; core < 8; ++core) EXPECT_EQ(tasks("dataplane", list_of(core)), "");
+  EXPECT_EQ(dir().read_owner("c1")->pid, 2001);
+}
+
+TEST_F(ReservationTest, SameOwnerInAnotherPoolReleasesTheOldPool) {
+  reserve(dir(), request("c1", 2000, "dataplane"), lock);
+  Reservation r = reserve(dir(), request("c1", 2000, "infra"), lock);
+  EXPECT_FALSE(r.existing);
+  EXPECT_EQ(tasks("dataplane", "4,12"), "");
+  EXPECT_EQ(tasks("infra", "0-2,8-10"), "3000,3001,3002,2000");
+  EXPECT_EQ(dir().read_owner("c1")->pool, "infra");
+}
+
+TEST_F(ReservationTest, ReleaseRemovesPidAndOwner) {
+  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock);
+  std::optional<Owner> released = release(dir(), "c1", lock);
+  ASSERT_TRUE(released.has_value());
+  EXPECT_EQ(*released, r.record);
+  EXPECT_EQ(tasks("dataplane", "4,12"), "");
+  EXPECT_EQ(tasks("dataplane", "5,13"), "");
+  EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
+  EXPECT_THAT(dir().read_owners(), IsEmpty());
+}
+
+TEST_F(ReservationTest, ReleaseKeepsOtherTasksOfASharedList) {
+  reserve(dir(), request("c1", 4000, "infra"), lock);
+  write_file(tasks_path("infra", "0-2,8-10"), "3000,4000,3001");
+  release(dir(), "c1", lock);
+  EXPECT_EQ(tasks("infra", "0-2,8-10"), "3000,3001");
+}
+
+TEST_F(ReservationTest, ReleaseOfUnknownOwnerReturnsNulloptAndChangesNothing) {
+  reserve(dir(), request("c1", 2000), lock);
+  const auto before = state();
+  EXPECT_EQ(release(dir(), "c2", lock), std::nullopt);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, ReleaseWithoutOwnersDirectoryReturnsNullopt) {
+  const auto before = state();
+  EXPECT_EQ(release(dir(), "c1", lock), std::nullopt);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, ReleaseDeletesRecordEvenWhenItsPoolIsGone) {
+  reserve(dir(), request("c1", 2000), lock);
+  stdfs::remove_all(conf + "/pools/dataplane");
+  EXPECT_TRUE(release(dir(), "c1", lock).has_value());
+  EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
+}
+
+TEST_F(ReservationTest, ExhaustedPoolLeavesDirectoryUnchanged) {
+  for (int core = 4; core < 8; ++core) {
+    write_file(tasks_path("dataplane", list_of(core)), std::to_string(2000 + core));
+  }
+  const auto before = state();
+  auto t = thrown_by([&] { reserve(dir(), request("c1", 3000), lock); });
+  EXPECT_EQ(t.message, "pool \"dataplane\" has 0 free CPU lists (4 in use)");
+  EXPECT_EQ(t.exit_code, kExitFailure);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, TooLargeRequestLeavesDirectoryUnchanged) {
+  reserve(dir(), request("c1", 2000), lock);
+  const auto before = state();
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c2", 2001, "dataplane", 4), lock); }).message,
+            "pool \"dataplane\" has 3 free CPU lists, 4 requested (1 in use)");
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, StaleRecordIsKeptWhenTheNewRequestCannotBeSatisfied) {
+  // c1 holds 4,12 with pid 2000, the other lists are busy; its new pid asks for two lists.
+  reserve(dir(), request("c1", 2000), lock);
+  for (int core = 5; core < 8; ++core) {
+    write_file(tasks_path("dataplane", list_of(core)), std::to_string(5000 + core));
+  }
+  const auto before = state();
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001, "dataplane", 2), lock); })
+                .exit_code,
+            kExitFailure);
+  EXPECT_EQ(state(), before);  // reservation.h: "Throws Error, changing nothing"
+}
+
+TEST_F(ReservationTest, AbsentPoolLeavesDirectoryUnchanged) {
+  const auto before = state();
+  auto t = thrown_by([&] { reserve(dir(), request("c1", 2000, "nope"), lock); });
+  EXPECT_EQ(t.message, "pool \"nope\" does not exist in \"" + conf + "\"");
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, InvalidPoolNameIsAUsageErrorBeforeLocking) {
+  const auto before = snapshot(conf);
+  auto t = thrown_by([&] { reserve(dir(), request("c1", 2000, "../pools"), lock); });
+  EXPECT_EQ(t.exit_code, kExitUsage);
+  EXPECT_EQ(snapshot(conf), before);  // not even the lock file was created
+}
+
+TEST_F(ReservationTest, SharedPoolWithCountTwoLeavesDirectoryUnchanged) {
+  const auto before = state();
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2000, "infra", 2), lock); }).exit_code,
+            kExitUsage);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, RemoveTaskRemovesOnlyThatPid) {
+  write_file(tasks_path("infra", "0-2,8-10"), "3000,3001,3000");
+  const ConfigDir d = dir();
+  remove_task(d, d.read_pool("infra"), "0-2,8-10", 3000);
+  EXPECT_EQ(tasks("infra", "0-2,8-10"), "3001");
+}
+
+TEST_F(ReservationTest, RemoveTaskOfAbsentPidOrListChangesNothing) {
+  const ConfigDir d = dir();
+  const auto before = state();
+  remove_task(d, d.read_pool("infra"), "0-2,8-10", 9999);
+  remove_task(d, d.read_pool("infra"), "9,17", 3000);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, ReleaseLockedRemovesTasksThenRecord) {
+  Reservation r = reserve(dir(), request("c1", 2000), lock);
+  release_locked(dir(), r.record);
+  EXPECT_EQ(tasks("dataplane", "4,12"), "");
+  EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
+}
+
+TEST_F(ReservationTest, ConcurrentReservesNeverShareAnExclusiveList) {
+  // A 2-list exclusive pool and 8 processes asking for one list each at the same moment.
+  write_file(conf + "/pools/small/exclusive", "1");
+  write_file(tasks_path("small", "20"), "");
+  write_file(tasks_path("small", "21"), "");
+  constexpr int kProcesses = 8;
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  std::vector<pid_t> children;
+  for (int i = 0; i < kProcesses; ++i) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(go[1]);
+      char c;
+      if (::read(go[0], &c, 1) != 0) ::_exit(5);  // wait for the parent to close the pipe
+      int code = 4;
+      try {
+        ConfigDir d = ConfigDir::open(conf);
+        reserve(d, request("c" + std::to_string(i), 6000 + i, "small"), lock);
+        code = 0;
+      } catch (const Error& e) {
+        code = std::string(e.what()) == "pool \"small\" has 0 free CPU lists (2 in use)" ? 1 : 3;
+      } catch (...) {
+        code = 4;
+      }
+      ::_exit(code);
+    }
+    children.push_back(pid);
+  }
+  ::close(go[0]);
+  ::close(go[1]);  // start them all
+  std::map<int, int> exits;
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    ++exits[WEXITSTATUS(status)];
+  }
+  EXPECT_EQ(exits, (std::map<int, int>{{0, 2}, {1, kProcesses - 2}}));
+
+  const Pool small = dir().read_pool("small");
+  std::set<pid_t> holders;
+  for (const auto& [name, list] : small.lists) {
+    ASSERT_EQ(list.tasks.size(), 1u) << name;
+    holders.insert(list.tasks[0]);
+  }
+  EXPECT_EQ(holders.size(), 2u);
+  const std::vector<Owner> owners = dir().read_owners();
+  ASSERT_EQ(owners.size(), 2u);
+  EXPECT_NE(owners[0].cpu_lists, owners[1].cpu_lists);
+  for (const Owner& o : owners) {
+    ASSERT_EQ(o.cpu_lists.size(), 1u);
+    EXPECT_EQ(small.lists.at(o.cpu_lists[0]).tasks, std::vector<pid_t>{o.pid});
+  }
+}
+
+}  // namespace
+}  // namespace kcm
