@@ -90,6 +90,29 @@ TEST_F(ReservationTest, ReserveInSharedPoolAppendsToTasks) {
   EXPECT_EQ(tasks("infra", "0-2,8-10"), "3000,3001,3002,4000");
 }
 
+TEST_F(ReservationTest, SeveralListsComeFromOneNumaNodeOfLockSysfs) {
+  // Node 0: 4,12 and 5,13; node 1: 6,14 and 7,15. With 4,12 busy only node 1 has two free.
+  write_file(tmp / "sys/devices/system/node/node0/cpulist", "0-5,8-13\n");
+  write_file(tmp / "sys/devices/system/node/node1/cpulist", "6,7,14,15\n");
+  write_file(tasks_path("dataplane", "4,12"), "77");
+  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock);
+  EXPECT_THAT(r.record.cpu_lists, ElementsAre("6,14", "7,15"));
+  EXPECT_EQ(tasks("dataplane", "5,13"), "");
+}
+
+TEST_F(ReservationTest, FailedTasksWriteRollsBackTheOwnerRecord) {
+  stdfs::create_directories(conf + "/owners");
+  // The temp file's name is taken by a directory, so writing 4,12/tasks fails.
+  const std::string blocker =
+      conf + "/pools/dataplane/4,12/.tasks.tmp-" + std::to_string(::getpid());
+  stdfs::create_directories(blocker);
+  const auto before = state();
+  auto t = thrown_by([&] { reserve(dir(), request("c1", 2000), lock); });
+  EXPECT_EQ(t.message, "create \"" + conf + "/pools/dataplane/4,12/tasks (temp file)\": Is a directory");
+  EXPECT_EQ(state(), before);
+  EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
+}
+
 TEST_F(ReservationTest, RepeatedReserveForSameOwnerAndPidChangesNothing) {
   Reservation first = reserve(dir(), request("c1", 2000), lock);
   const auto before = state();
