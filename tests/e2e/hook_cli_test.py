@@ -3,8 +3,10 @@
 its input checks (each leaves the config directory as it was), pinning, re-application,
 release and rollback."""
 
+import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -72,7 +74,7 @@ class HookCliTest(unittest.TestCase):
 
     def test_conf_dir_as_separate_argument(self):
         r = subprocess.run([kcm_e2e.HOOK, "--conf-dir", self.conf, "prestart"],
-                           input=kcm_e2e.json.dumps(self.state(DATAPLANE)).encode(),
+                           input=json.dumps(self.state(DATAPLANE)).encode(),
                            capture_output=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(len(read_owners(self.conf)), 1)
@@ -155,6 +157,30 @@ class HookCliTest(unittest.TestCase):
         r = run_hook("prestart", self.state(DATAPLANE, pid=gone.pid), self.conf)
         self.assert_refused(r, 1, "no such process")
         self.assert_untouched()
+
+    def test_error_reaches_syslog_through_the_seccomp_filter(self):
+        # crun drops a hook's output, so syslog must work with the filter installed. The
+        # hook runs in a private mount namespace whose /dev holds only our /dev/log.
+        dev = os.path.join(self.tmp, "dev")
+        os.makedirs(dev)
+        log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            log.bind(os.path.join(dev, "log"))
+            log.settimeout(10)
+            state = os.path.join(self.tmp, "state.json")
+            with open(state, "w") as f:
+                f.write(json.dumps(self.state({"kcm.intel.com/pool": "nosuch"})))
+            with open(state) as stdin:
+                r = subprocess.run(
+                    ["unshare", "-m", "sh", "-c", 'mount --bind "$1" /dev && exec "$2" '
+                     '--conf-dir="$3" prestart', "sh", dev, kcm_e2e.HOOK, self.conf],
+                    stdin=stdin, capture_output=True, timeout=30)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            message = log.recv(4096).decode()
+        finally:
+            log.close()
+        self.assertIn("kcm-hook", message)
+        self.assertIn('pool "nosuch" does not exist', message)
 
     # --- allocation ---
 
