@@ -4,16 +4,18 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <cstring>
-#include <spdlog/spdlog.h>
+#include <optional>
 #include <string>
 
+#include "affinity.h"
 #include "annotations.h"
 #include "cgroup.h"
 #include "config_dir.h"
 #include "env.h"
-#include "affinity.h"
 #include "error.h"
 #include "lock.h"
 #include "log.h"
@@ -107,7 +109,15 @@ int run(int argc, char** argv) {
   const kcm::OciState state = kcm::parse_oci_state(kcm::read_state(STDIN_FILENO, "stdin"));
 
   // Containers that ask for nothing return here: no lock, no config directory.
-  std::optional<kcm::PoolRequest> request = kcm::pool_request(state.annotations);
+  std::optional<kcm::PoolRequest> request;
+  try {
+    request = kcm::pool_request(state.annotations);
+  } catch (const kcm::Error&) {
+    // poststop releases by container id alone; an annotation that prestart refused must
+    // not make the cleanup fail too.
+    if (args.stage != "poststop") throw;
+    request = kcm::PoolRequest{};
+  }
   if (!request) return kcm::kExitOk;
   if (state.id.empty()) throw kcm::usage_error("OCI state has no \"id\"");
 

@@ -214,6 +214,13 @@ class HookCliTest(unittest.TestCase):
             self.assertFalse(any(read_tasks(self.conf).values()))
             self.assertEqual(read_owners(self.conf), {})
 
+    def test_poststop_releases_despite_an_invalid_annotation(self):
+        self.assertEqual(run_hook("prestart", self.state(DATAPLANE), self.conf).returncode, 0)
+        r = run_hook("poststop", self.state({"kcm.intel.com/pool": "Bad Name"}, pid=0),
+                     self.conf)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertEqual(read_owners(self.conf), {})
+
     def test_poststop_of_unknown_container_exits_0(self):
         r = run_hook("poststop", self.state(DATAPLANE, id="never-started"), self.conf)
         self.assertEqual((r.returncode, r.stderr), (0, b""))
