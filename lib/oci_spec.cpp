@@ -32,8 +32,7 @@ std::map<std::string, std::string> annotations_of(const Json& spec, const std::s
 
 // Adds the kcm entry to one stage unless an entry with the hook's path is there. Returns
 // whether it changed the spec.
-bool add_hook(Json& hooks, const char* stage, const HookCommand& hook,
-              const std::string& display) {
+bool add_hook(Json& hooks, const char* stage, const HookCommand& hook, const std::string& display) {
   Json& entries = hooks[stage];
   if (entries.is_null()) entries = Json::array();
   if (!entries.is_array()) {
@@ -43,9 +42,9 @@ bool add_hook(Json& hooks, const char* stage, const HookCommand& hook,
     auto path = entry.find("path");
     if (path != entry.end() && path->is_string() && *path == hook.path) return false;
   }
-  entries.push_back(Json{{"path", hook.path},
-                         {"args", Json::array({"kcm-hook", "--conf-dir=" + hook.conf_dir,
-                                               std::string(stage)})}});
+  entries.push_back(
+      Json{{"path", hook.path},
+           {"args", Json::array({"kcm-hook", "--conf-dir=" + hook.conf_dir, std::string(stage)})}});
   return true;
 }
 

@@ -13,8 +13,8 @@ namespace {
 
 // runc 1.1's global flags (main.go). Go's flag package lets a boolean take a value only
 // as `--flag=value`, so a boolean never consumes the next argument.
-constexpr std::array<std::string_view, 5> kGlobalValueFlags = {"root", "log", "log-format",
-                                                               "criu", "rootless"};
+constexpr std::array<std::string_view, 5> kGlobalValueFlags = {"root", "log", "log-format", "criu",
+                                                               "rootless"};
 constexpr std::array<std::string_view, 2> kGlobalBoolFlags = {"debug", "systemd-cgroup"};
 // Global flags runc answers itself, whatever follows them.
 constexpr std::array<std::string_view, 4> kGlobalAnswerFlags = {"help", "h", "version", "v"};
@@ -49,7 +49,9 @@ std::optional<Flag> as_flag(std::string_view arg) {
   return flag;
 }
 
-bool is_create(std::string_view subcommand) { return subcommand == "create" || subcommand == "run"; }
+bool is_create(std::string_view subcommand) {
+  return subcommand == "create" || subcommand == "run";
+}
 
 // Finds --bundle among a create/run's arguments. urfave/cli v1 moves flags written after
 // positional arguments to the front, so a flag counts wherever it stands before `--`.

@@ -75,7 +75,7 @@ RuntimeConfig parse_runtime_config(std::string_view text, const std::string& dis
     *field = value.get<std::string>();
   }
   const std::pair<const char*, const std::string*> paths[] = {{"hook", &config.hook},
-                                                               {"logFile", &config.log_file}};
+                                                              {"logFile", &config.log_file}};
   for (const auto& [key, value] : paths) {
     if (!value->empty() && (*value)[0] != '/') {
       throw usage_error("read " + quote(display) + ": " + quote(key) +
@@ -93,11 +93,9 @@ RuntimeConfig load_runtime_config(const std::string& path) {
 
 std::string resolve_runtime(const std::string& configured, const std::string& path_env,
                             const std::string& self_exe) {
-  const std::string name = configured.empty() ? "runc" : configured;
+  std::string name = configured.empty() ? "runc" : configured;
   const auto self = file_id(self_exe);
-  auto is_self = [&](const std::string& candidate) {
-    return self && file_id(candidate) == self;
-  };
+  auto is_self = [&](const std::string& candidate) { return self && file_id(candidate) == self; };
   if (name.find('/') != std::string::npos) {
     if (!is_executable_file(name)) {
       throw op_error("find the real runtime", name, "not an executable file");

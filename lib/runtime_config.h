@@ -19,10 +19,10 @@ inline constexpr char kDefaultRuntimeConfigPath[] = "/etc/kcm-runtime.json";
 inline constexpr char kDefaultRuntimeConfDir[] = "/etc/kcm";
 
 struct RuntimeConfig {
-  std::string runtime;                       // "" → `runc` on PATH
-  std::string hook;                          // "" → `kcm-hook` beside the wrapper
+  std::string runtime;  // "" → `runc` on PATH
+  std::string hook;     // "" → `kcm-hook` beside the wrapper
   std::string conf_dir = kDefaultRuntimeConfDir;
-  std::string log_file;                      // "" → log to stderr only
+  std::string log_file;  // "" → log to stderr only
 };
 
 // $KCM_RUNTIME_CONFIG when set and non-empty, else kDefaultRuntimeConfigPath.

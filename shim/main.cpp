@@ -4,6 +4,10 @@
 // arguments. It must never be the reason a container that does not ask for CPUs fails:
 // whatever it cannot read it logs and passes through (DESIGN.md "kcm-runtime").
 #include <fcntl.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,11 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 #include "error.h"
@@ -64,15 +64,24 @@ void add_log_file(const std::string& path) {
   }
 }
 
+// "" when /proc is not there: loop detection and the default hook path then find
+// nothing, which fails only containers that ask for CPUs.
 std::string self_exe() {
   char buf[PATH_MAX];
-  if (::realpath("/proc/self/exe", buf) == nullptr) throw kcm::sys_error("resolve", "/proc/self/exe", errno);
+  if (::realpath("/proc/self/exe", buf) == nullptr) {
+    spdlog::warn("{}", kcm::sys_error("resolve", "/proc/self/exe", errno).what());
+    return "";
+  }
   return buf;
 }
 
-std::string working_dir() {
+std::optional<std::string> working_dir() {
   char buf[PATH_MAX];
-  if (::getcwd(buf, sizeof buf) == nullptr) throw kcm::sys_error("get", "working directory", errno);
+  if (::getcwd(buf, sizeof buf) == nullptr) {
+    spdlog::warn("{}; passing the container through without kcm hooks",
+                 kcm::sys_error("get", "working directory", errno).what());
+    return std::nullopt;
+  }
   return buf;
 }
 
@@ -117,7 +126,8 @@ void edit_bundle(const std::string& bundle, const kcm::RuntimeConfig& config,
     return;
   }
   if (::access(hook.path.c_str(), X_OK) != 0) {
-    throw kcm::with_context("the container asks for CPUs", kcm::sys_error("run kcm-hook", hook.path, errno));
+    throw kcm::with_context("the container asks for CPUs",
+                            kcm::sys_error("run kcm-hook", hook.path, errno));
   }
   kcm::write_file_atomic(dir.get(), "config.json", *edit.content, display, st.st_mode & 07777);
   spdlog::info("{}: added kcm hooks ({} --conf-dir={})", display, hook.path, hook.conf_dir);
@@ -125,7 +135,7 @@ void edit_bundle(const std::string& bundle, const kcm::RuntimeConfig& config,
 
 // The one place an error is printed, as `kcm-runtime: <message>`.
 void report(const char* message) {
-  std::fprintf(stderr, "%s: %s\n", kProgram, message);
+  (void)std::fprintf(stderr, "%s: %s\n", kProgram, message);
   if (g_file_log) {
     g_file_log->error("{}", message);
     g_file_log->flush();
@@ -140,17 +150,22 @@ int run(int argc, char** argv) {
   try {
     config = kcm::load_runtime_config(config_path);
   } catch (const kcm::Error& e) {
-    // Rule 4 of the design: a broken config must not fail containers that do not ask
-    // for CPUs, so run them on the defaults and fail only those that do.
+    // DESIGN.md: a broken config must not fail containers that do not ask for CPUs, so
+    // they run on the defaults; edit_bundle fails those that do.
     config_error = e.what();
-    spdlog::error("{}; using the defaults", e.what());
   }
   if (!config.log_file.empty()) add_log_file(config.log_file);
 
   const std::string self = self_exe();
   const char* path_env = std::getenv("PATH");
-  const std::string runtime =
-      kcm::resolve_runtime(config.runtime, path_env != nullptr ? path_env : "/usr/sbin:/usr/bin:/sbin:/bin", self);
+  std::string runtime;
+  try {
+    runtime = kcm::resolve_runtime(
+        config.runtime, path_env != nullptr ? path_env : "/usr/sbin:/usr/bin:/sbin:/bin", self);
+  } catch (const kcm::Error& e) {
+    if (!config_error) throw;
+    throw kcm::Error(std::string(e.what()) + " (after ignoring the config: " + *config_error + ")");
+  }
 
   std::optional<kcm::RuntimeCommand> command;
   try {
@@ -159,9 +174,12 @@ int run(int argc, char** argv) {
     spdlog::warn("{}; passing the command through unchanged", e.what());
   }
   if (command && kcm::creates_container(*command)) {
-    edit_bundle(kcm::bundle_dir(*command, working_dir()), config, config_error, self);
+    if (auto cwd = working_dir()) {
+      edit_bundle(kcm::bundle_dir(*command, *cwd), config, config_error, self);
+    }
   }
 
+  if (config_error) spdlog::error("{}; ran {} with the defaults", *config_error, runtime);
   spdlog::default_logger()->flush();
   std::vector<char*> exec_argv(argv, argv + argc + 1);
   exec_argv[0] = const_cast<char*>(runtime.c_str());

@@ -190,6 +190,20 @@ class PassThroughTest(unittest.TestCase):
         self.assertIsNone(self.recorded())
         self.assertIn("no-hook", result.stderr)
 
+    def test_invalid_log_level_still_passes_through(self):
+        result = self.wrapper(["state", "c1"], env=dict(self.env, KCM_LOG_LEVEL="loud"))
+        self.assert_passed_through(["state", "c1"], result)
+        self.assertIn("KCM_LOG_LEVEL", result.stderr)
+
+    def test_malformed_config_is_named_when_no_runtime_is_found_either(self):
+        with open(self.config, "w") as f:
+            f.write("{ not json")
+        result = self.wrapper(["state", "c1"], env=dict(self.env, PATH=self.root))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("find the real runtime", result.stderr)
+        self.assertIn(self.config, result.stderr)
+        self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
+
     def test_shipped_config_file_is_valid(self):
         with open(os.path.join(rs.SHIPPED_CONFIG, "kcm-runtime.json")) as f:
             shipped = json.load(f)

@@ -52,7 +52,8 @@ TEST(OciSpecTest, SpecWithoutAnnotationsIsLeftAlone) {
 
 TEST(OciSpecTest, SandboxIsLeftAlone) {
   auto edit = edit_spec(spec_with(R"({"kcm.intel.com/pool":"dataplane",
-      "io.kubernetes.cri.container-type":"sandbox"})"), kHook, "c");
+      "io.kubernetes.cri.container-type":"sandbox"})"),
+                        kHook, "c");
   EXPECT_FALSE(edit.asks_for_cpus);
   EXPECT_FALSE(edit.content);
 }
@@ -66,7 +67,8 @@ TEST(OciSpecTest, InvalidAnnotationStillGetsTheHooks) {
 }
 
 TEST(OciSpecTest, UnknownFieldsRoundTripInOrder) {
-  const std::string original = R"({"zeta":{"nested":[1,2.5,"x",null,true]},"ociVersion":"1.0.2",)"
+  const std::string original =
+      R"({"zeta":{"nested":[1,2.5,"x",null,true]},"ociVersion":"1.0.2",)"
       R"("linux":{"resources":{"memory":{"limit":9223372036854775807}},"vendorThing":{"b":1,"a":2}},)"
       R"("annotations":{"kcm.intel.com/pool":"dataplane"},"alpha":"\u00e9\u003c"})";
   auto edit = edit_spec(original, kHook, "c");
@@ -77,8 +79,10 @@ TEST(OciSpecTest, UnknownFieldsRoundTripInOrder) {
 }
 
 TEST(OciSpecTest, ExistingHooksAreKept) {
-  auto edit = edit_spec(spec_with(R"({"kcm.intel.com/pool":"dataplane"})",
-      R"(,"hooks":{"prestart":[{"path":"/bin/other"}],"createRuntime":[{"path":"/bin/x"}]})"),
+  auto edit = edit_spec(
+      spec_with(
+          R"({"kcm.intel.com/pool":"dataplane"})",
+          R"(,"hooks":{"prestart":[{"path":"/bin/other"}],"createRuntime":[{"path":"/bin/x"}]})"),
       kHook, "c");
   ASSERT_TRUE(edit.content);
   auto hooks = Json::parse(*edit.content)["hooks"];
@@ -89,8 +93,9 @@ TEST(OciSpecTest, ExistingHooksAreKept) {
 }
 
 TEST(OciSpecTest, OnlyTheMissingStageIsAdded) {
-  auto edit = edit_spec(spec_with(R"({"kcm.intel.com/pool":"dataplane"})",
-      R"(,"hooks":{"prestart":[{"path":"/usr/local/bin/kcm-hook","args":["custom"]}]})"),
+  auto edit = edit_spec(
+      spec_with(R"({"kcm.intel.com/pool":"dataplane"})",
+                R"(,"hooks":{"prestart":[{"path":"/usr/local/bin/kcm-hook","args":["custom"]}]})"),
       kHook, "c");
   ASSERT_TRUE(edit.content);
   auto hooks = Json::parse(*edit.content)["hooks"];
@@ -113,15 +118,16 @@ TEST(OciSpecTest, NonStringAnnotationThrows) {
 }
 
 TEST(OciSpecTest, HooksOfTheWrongTypeThrow) {
-  EXPECT_THROW(edit_spec(spec_with(R"({"kcm.intel.com/pool":"dataplane"})", R"(,"hooks":[])"),
-                         kHook, "c"), Error);
-  EXPECT_THROW(edit_spec(spec_with(R"({"kcm.intel.com/pool":"dataplane"})",
-                                   R"(,"hooks":{"poststop":{}})"), kHook, "c"), Error);
+  EXPECT_THROW(
+      edit_spec(spec_with(R"({"kcm.intel.com/pool":"dataplane"})", R"(,"hooks":[])"), kHook, "c"),
+      Error);
+  EXPECT_THROW(
+      edit_spec(spec_with(R"({"kcm.intel.com/pool":"dataplane"})", R"(,"hooks":{"poststop":{}})"),
+                kHook, "c"),
+      Error);
 }
 
-TEST(OciSpecTest, NonObjectDocumentThrows) {
-  EXPECT_THROW(edit_spec("[]", kHook, "c"), Error);
-}
+TEST(OciSpecTest, NonObjectDocumentThrows) { EXPECT_THROW(edit_spec("[]", kHook, "c"), Error); }
 
 }  // namespace
 }  // namespace kcm

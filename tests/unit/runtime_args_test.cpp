@@ -19,17 +19,16 @@ TEST(RuntimeArgsTest, ContainerdGoRuncCreate) {
 
 TEST(RuntimeArgsTest, ContainerdWithSystemdCgroupAndConsoleSocket) {
   auto c = parse_runtime_args({"--root", "/r", "--log", "/l.json", "--log-format", "json",
-                               "--systemd-cgroup", "create", "--bundle", "/b", "--pid-file",
-                               "/p", "--console-socket", "/s.sock", "c1"});
+                               "--systemd-cgroup", "create", "--bundle", "/b", "--pid-file", "/p",
+                               "--console-socket", "/s.sock", "c1"});
   EXPECT_EQ(c.subcommand, "create");
   EXPECT_EQ(c.bundle, "/b");
 }
 
 TEST(RuntimeArgsTest, ConmonCreateWithEqualsGlobals) {
   auto c = parse_runtime_args({"--root=/run/runc", "--log-format=json", "--log=/ctr/oci-log",
-                               "--systemd-cgroup", "create", "--bundle", "/userdata",
-                               "--pid-file", "/userdata/pidfile", "--no-pivot",
-                               "--no-new-keyring", "abc123"});
+                               "--systemd-cgroup", "create", "--bundle", "/userdata", "--pid-file",
+                               "/userdata/pidfile", "--no-pivot", "--no-new-keyring", "abc123"});
   EXPECT_EQ(c.subcommand, "create");
   EXPECT_EQ(c.bundle, "/userdata");
 }
@@ -97,8 +96,8 @@ TEST(RuntimeArgsTest, EmptyCommandLineHasNoSubcommand) {
 }
 
 TEST(RuntimeArgsTest, OtherSubcommandsHaveNoBundle) {
-  auto c = parse_runtime_args({"--root", "/r", "--log", "/l", "--log-format", "json", "state",
-                               "id"});
+  auto c =
+      parse_runtime_args({"--root", "/r", "--log", "/l", "--log-format", "json", "state", "id"});
   EXPECT_EQ(c.subcommand, "state");
   EXPECT_FALSE(creates_container(c));
   EXPECT_EQ(c.bundle, std::nullopt);
@@ -106,8 +105,7 @@ TEST(RuntimeArgsTest, OtherSubcommandsHaveNoBundle) {
 
 TEST(RuntimeArgsTest, ExecIsNotCreate) {
   // exec has its own flags (--process, -p…); nothing of it matters to the wrapper.
-  auto c = parse_runtime_args({"--root", "/r", "exec", "--process", "/p.json", "--detach",
-                               "id"});
+  auto c = parse_runtime_args({"--root", "/r", "exec", "--process", "/p.json", "--detach", "id"});
   EXPECT_EQ(c.subcommand, "exec");
   EXPECT_FALSE(creates_container(c));
 }
@@ -118,8 +116,8 @@ TEST(RuntimeArgsTest, CreateAndRunCreateContainers) {
 }
 
 TEST(RuntimeArgsTest, DebugAndRootlessGlobals) {
-  auto c = parse_runtime_args({"--debug", "--rootless", "false", "--criu", "/usr/sbin/criu",
-                               "run", "-b", "/b", "id"});
+  auto c = parse_runtime_args(
+      {"--debug", "--rootless", "false", "--criu", "/usr/sbin/criu", "run", "-b", "/b", "id"});
   EXPECT_EQ(c.subcommand, "run");
   EXPECT_EQ(c.bundle, "/b");
 }

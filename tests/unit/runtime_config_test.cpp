@@ -24,7 +24,7 @@ class TempDir {
   ~TempDir() { fs::remove_all(path_); }
   const std::string& path() const { return path_; }
   std::string make_executable(const std::string& rel) const {
-    const std::string p = path_ + "/" + rel;
+    std::string p = path_ + "/" + rel;
     fs::create_directories(fs::path(p).parent_path());
     std::ofstream(p) << "#!/bin/sh\n";
     fs::permissions(p, fs::perms::owner_all);
@@ -45,7 +45,8 @@ TEST(RuntimeConfigTest, EmptyObjectMeansDefaults) {
 
 TEST(RuntimeConfigTest, ReadsEveryKey) {
   auto c = parse_runtime_config(R"({"runtime":"/usr/sbin/runc","hook":"/opt/kcm-hook",
-      "confDir":"/srv/kcm","logFile":"/var/log/kcm-runtime.log"})", "f");
+      "confDir":"/srv/kcm","logFile":"/var/log/kcm-runtime.log"})",
+                                "f");
   EXPECT_EQ(c.runtime, "/usr/sbin/runc");
   EXPECT_EQ(c.hook, "/opt/kcm-hook");
   EXPECT_EQ(c.conf_dir, "/srv/kcm");
