@@ -10,12 +10,20 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <thread>
 
 #include "error.h"
 
 namespace kcm {
 namespace {
+
+// "30", "0.5": the timeout as a person wrote it.
+std::string format_seconds(std::chrono::milliseconds d) {
+  std::ostringstream out;
+  out << static_cast<double>(d.count()) / 1000.0;
+  return out.str();
+}
 
 // The watchdog's message is built before the alarm can fire: a signal handler may only
 // write(2) and _exit(2).
@@ -30,7 +38,7 @@ void on_hold_timeout(int) {
 
 void arm_watchdog(const std::string& lock_path, std::chrono::milliseconds timeout) {
   std::string msg = "kcm: error: held lock " + quote(lock_path) + " longer than " +
-                    std::to_string(timeout.count() / 1000.0) +
+                    format_seconds(timeout) +
                     " s (KCM_LOCK_TIMEOUT); giving up\n";
   g_watchdog_length = std::min(msg.size(), sizeof g_watchdog_message);
   std::memcpy(g_watchdog_message, msg.data(), g_watchdog_length);
@@ -82,7 +90,7 @@ DirLock DirLock::acquire(int conf_dirfd, const std::string& conf_path, LockMode 
     if (errno != EWOULDBLOCK) throw sys_error("lock", path, errno);
     if (std::chrono::steady_clock::now() >= deadline) {
       throw op_error("lock", path,
-                     "timed out after " + std::to_string(timeout.count() / 1000.0) +
+                     "timed out after " + format_seconds(timeout) +
                          " s (KCM_LOCK_TIMEOUT) waiting for " + holder_of(fd));
     }
     std::this_thread::sleep_for(pause);

@@ -35,30 +35,40 @@ json describe_json(const std::string& path, const Config& config) {
 
 ReconcileReport build_reconcile_report(const Config& config, const std::vector<Owner>& owners,
                                        const Procfs& procfs) {
-  std::map<pid_t, std::vector<const Owner*>> owners_by_pid;
-  for (const Owner& o : owners) owners_by_pid[o.pid].push_back(&o);
-
-  // A PID is stale when dead, or alive with another start time than any record of it.
-  std::map<pid_t, bool> stale;
-  auto is_stale = [&](pid_t pid) {
-    auto cached = stale.find(pid);
-    if (cached != stale.end()) return cached->second;
-    std::optional<std::uint64_t> started = procfs.start_time(pid);
-    bool dead = !started.has_value();
-    if (!dead) {
-      for (const Owner* o : owners_by_pid[pid]) {
-        if (o->start_time != *started) dead = true;
+  std::map<pid_t, std::optional<std::uint64_t>> started;  // procfs is read once per PID
+  auto start_time = [&](pid_t pid) {
+    auto it = started.find(pid);
+    if (it == started.end()) it = started.emplace(pid, procfs.start_time(pid)).first;
+    return it->second;
+  };
+  // A record is stale when its process is dead or the PID now belongs to another
+  // process (another start time).
+  auto owner_stale = [&](const Owner& o) {
+    std::optional<std::uint64_t> t = start_time(o.pid);
+    return !t || *t != o.start_time;
+  };
+  // A task is stale when its process is dead, or when records name it in this list and
+  // none of them is the live process. A task no record names (the original format, or
+  // written by hand) is judged by liveness alone.
+  auto task_stale = [&](const std::string& pool, const std::string& list, pid_t pid) {
+    if (!start_time(pid)) return true;
+    bool recorded = false;
+    for (const Owner& o : owners) {
+      if (o.pid != pid || o.pool != pool ||
+          std::find(o.cpu_lists.begin(), o.cpu_lists.end(), list) == o.cpu_lists.end()) {
+        continue;
       }
+      if (!owner_stale(o)) return false;
+      recorded = true;
     }
-    stale[pid] = dead;
-    return dead;
+    return recorded;
   };
 
   ReconcileReport report;
   for (const auto& [pool_name, pool] : config.pools) {
     for (const auto& [list_name, list] : pool.lists) {
       for (pid_t pid : list.tasks) {
-        if (is_stale(pid)) {
+        if (task_stale(pool_name, list_name, pid)) {
           report.reclaimed.push_back({pid, pool_name, list_name});
           continue;
         }
@@ -70,7 +80,7 @@ ReconcileReport build_reconcile_report(const Config& config, const std::vector<O
     }
   }
   for (const Owner& o : owners) {
-    if (is_stale(o.pid)) report.stale_owners.push_back(o);
+    if (owner_stale(o)) report.stale_owners.push_back(o);
   }
   auto by_pid = [](const auto& a, const auto& b) { return a.pid < b.pid; };
   std::stable_sort(report.reclaimed.begin(), report.reclaimed.end(), by_pid);

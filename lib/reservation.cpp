@@ -42,10 +42,14 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
     out.record = *previous;
     out.existing = true;
   } else {
-    if (previous) {
-      spdlog::info("{}: releasing a stale record of pid {}", request.owner, previous->pid);
-      release_locked(dir, *previous);
-      pool = dir.read_pool(request.pool);
+    // Choose as if a stale record of this owner were already released, but release it
+    // only once the choice succeeded: a request that cannot be met changes nothing.
+    if (previous && previous->pool == request.pool) {
+      for (const std::string& name : previous->cpu_lists) {
+        auto it = pool.lists.find(name);
+        if (it == pool.lists.end()) continue;
+        std::erase(it->second.tasks, previous->pid);
+      }
     }
     std::map<int, int> nodes;
     if (request.count > 1) nodes = read_node_map(lock.sysfs_root);
@@ -53,6 +57,10 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
     if (choice.spans_nodes) {
       spdlog::warn("{}: no NUMA node has {} free lists in pool {}; taking them across nodes",
                    request.owner, request.count, request.pool);
+    }
+    if (previous) {
+      spdlog::info("{}: releasing a stale record of pid {}", request.owner, previous->pid);
+      release_locked(dir, *previous);
     }
     out.record = Owner{request.owner, request.pid, request.start_time, request.pool,
                        choice.lists, rfc3339_now()};
