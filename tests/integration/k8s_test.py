@@ -81,14 +81,12 @@ def bindable(address):
 class K8sTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.pki = tempfile.mkdtemp(prefix="kcm-k8s-pki-")
-        cls.ca = harness.make_ca(cls.pki, "ca")
-        cls.cert, cls.key = harness.make_server_cert(cls.pki, "server", "ca")
-        cls.other_ca = harness.make_ca(cls.pki, "other-ca")
+        cls.pki = harness.Pki()
+        cls.other_ca = harness.make_ca(cls.pki.dir, "other-ca")
 
     @classmethod
     def tearDownClass(cls):
-        shutil.rmtree(cls.pki)
+        cls.pki.remove()
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="kcm-k8s-")
@@ -97,7 +95,7 @@ class K8sTest(unittest.TestCase):
         os.mkdir(self.sa)
         self.write_sa("token", TOKEN + "\n")
         self.write_sa("namespace", NAMESPACE)
-        shutil.copy(self.ca, os.path.join(self.sa, "ca.crt"))
+        shutil.copy(self.pki.ca, os.path.join(self.sa, "ca.crt"))
         self.conf = os.path.join(self.tmp, "conf")
         for pool, exclusive, lists in (("dataplane", "1", DATAPLANE_LISTS),
                                        ("infra", "0", ["0-3,8-11"])):
@@ -116,13 +114,13 @@ class K8sTest(unittest.TestCase):
         with open(os.path.join(self.sa, name), "w") as f:
             f.write(content)
 
-    def start(self, host="127.0.0.1", cert=None, key=None, **settings):
+    def start(self, host="127.0.0.1", **settings):
         settings.setdefault("nodes", {NODE: None})
         settings.setdefault("tokens", [TOKEN])
         settings.setdefault("rbac", RBAC)
         settings.setdefault("service_account", "kcm:kcm")
-        self.server = harness.ApiServer(os.path.join(self.tmp, "apiserver"), cert or self.cert,
-                                        key or self.key, self.ca, host=host, settings=settings)
+        self.server = harness.ApiServer(os.path.join(self.tmp, "apiserver"), self.pki.cert,
+                                        self.pki.key, self.pki.ca, host=host, settings=settings)
         self.addCleanup(self.server.stop)
         return self.server
 

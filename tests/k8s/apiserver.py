@@ -275,15 +275,29 @@ def _pointer_tokens(pointer):
     return tokens
 
 
+def _array_index(token, limit):
+    """The list index RFC 6901 spells as `token`, when below `limit`; else None."""
+    if re.fullmatch(r"0|[1-9][0-9]*", token) and int(token) < limit:
+        return int(token)
+    return None
+
+
+def _child_key(node, token):
+    """The key or index of an existing child of `node` named by `token`, or None."""
+    if isinstance(node, dict):
+        return token if token in node else None
+    if isinstance(node, list):
+        return _array_index(token, len(node))
+    return None
+
+
 def _container(doc, tokens, pointer):
     node = doc
     for t in tokens[:-1]:
-        if isinstance(node, dict) and t in node:
-            node = node[t]
-        elif isinstance(node, list) and re.fullmatch(r"0|[1-9][0-9]*", t) and int(t) < len(node):
-            node = node[int(t)]
-        else:
+        key = _child_key(node, t)
+        if key is None:
             raise PatchError("doc is missing path: %s" % pointer)
+        node = node[key]
     return node
 
 
@@ -291,12 +305,11 @@ def _get(doc, pointer):
     tokens = _pointer_tokens(pointer)
     if not tokens:
         return doc
-    parent, last = _container(doc, tokens, pointer), tokens[-1]
-    if isinstance(parent, dict) and last in parent:
-        return parent[last]
-    if isinstance(parent, list) and re.fullmatch(r"0|[1-9][0-9]*", last) and int(last) < len(parent):
-        return parent[int(last)]
-    raise PatchError("doc is missing path: %s" % pointer)
+    parent = _container(doc, tokens, pointer)
+    key = _child_key(parent, tokens[-1])
+    if key is None:
+        raise PatchError("doc is missing path: %s" % pointer)
+    return parent[key]
 
 
 def _add(doc, pointer, value, op="add"):
@@ -311,11 +324,10 @@ def _add(doc, pointer, value, op="add"):
     elif isinstance(parent, list):
         if last == "-" and op == "add":
             parent.append(value)
-        elif re.fullmatch(r"0|[1-9][0-9]*", last) and int(last) <= len(parent) - (op == "replace"):
-            if op == "replace":
-                parent[int(last)] = value
-            else:
-                parent.insert(int(last), value)
+        elif op == "replace" and _array_index(last, len(parent)) is not None:
+            parent[int(last)] = value
+        elif op == "add" and _array_index(last, len(parent) + 1) is not None:
+            parent.insert(int(last), value)
         else:
             raise PatchError("%s operation does not apply: doc is missing path: %s" % (op, pointer))
     else:
@@ -327,12 +339,11 @@ def _remove(doc, pointer):
     tokens = _pointer_tokens(pointer)
     if not tokens:
         raise PatchError("remove operation does not apply: cannot remove the whole document")
-    parent, last = _container(doc, tokens, pointer), tokens[-1]
-    if isinstance(parent, dict) and last in parent:
-        return parent.pop(last)
-    if isinstance(parent, list) and re.fullmatch(r"0|[1-9][0-9]*", last) and int(last) < len(parent):
-        return parent.pop(int(last))
-    raise PatchError("remove operation does not apply: doc is missing path: %s" % pointer)
+    parent = _container(doc, tokens, pointer)
+    key = _child_key(parent, tokens[-1])
+    if key is None:
+        raise PatchError("remove operation does not apply: doc is missing path: %s" % pointer)
+    return parent.pop(key)
 
 
 def decode_json_patch(body):
@@ -787,9 +798,10 @@ class Model:
             if not name:
                 raise ApiError(422, "Invalid", '%s.%s "" is invalid: metadata.name: Required '
                                "value: name or generateName is required" % (kind, group),
-                               {"group": group, "kind": kind, "causes": [
-                                   {"reason": "FieldValueRequired", "field": "metadata.name",
-                                    "message": "Required value: name or generateName is required"}]})
+                               {"group": group, "kind": kind, "causes": [{
+                                   "reason": "FieldValueRequired", "field": "metadata.name",
+                                   "message": "Required value: name or generateName is required",
+                               }]})
             if obj["metadata"].get("resourceVersion"):
                 raise ApiError(400, "BadRequest",
                                "resourceVersion should not be set on objects to be created")
@@ -815,10 +827,10 @@ class Model:
                 raise ApiError(422, "Invalid", '%s.%s "%s" is invalid: metadata.resourceVersion: '
                                "Invalid value: 0x0: must be specified for an update"
                                % (kind, group, name),
-                               dict(details, kind=kind, causes=[
-                                   {"reason": "FieldValueInvalid",
-                                    "message": "Invalid value: 0x0: must be specified for an update",
-                                    "field": "metadata.resourceVersion"}]))
+                               dict(details, kind=kind, causes=[{
+                                   "reason": "FieldValueInvalid",
+                                   "message": "Invalid value: 0x0: must be specified for an update",
+                                   "field": "metadata.resourceVersion"}]))
             cur_meta = current["metadata"]
             if meta.get("uid") and meta["uid"] != cur_meta["uid"]:
                 raise ApiError(409, "Conflict", "Precondition failed: UID in precondition: %s, "

@@ -44,23 +44,22 @@ def report(**metadata):
 class ModelTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.pki = tempfile.mkdtemp(prefix="kcm-model-pki-")
-        cls.ca = harness.make_ca(cls.pki, "ca")
-        cls.cert, cls.key = harness.make_server_cert(cls.pki, "server", "ca")
+        cls.pki = harness.Pki()
 
     @classmethod
     def tearDownClass(cls):
-        shutil.rmtree(cls.pki)
+        cls.pki.remove()
 
     def start(self, **settings):
         state = tempfile.mkdtemp(prefix="kcm-model-")
         self.addCleanup(shutil.rmtree, state)
         settings = dict({"nodes": {"n1": None}, "tokens": ["t1"]}, **settings)
-        self.server = harness.ApiServer(state, self.cert, self.key, self.ca, settings=settings)
+        self.server = harness.ApiServer(state, self.pki.cert, self.pki.key, self.pki.ca,
+                                        settings=settings)
         self.addCleanup(self.server.stop)
 
     def request(self, method, path, body=None, content_type="application/json", token="t1"):
-        context = ssl.create_default_context(cafile=self.ca)
+        context = ssl.create_default_context(cafile=self.pki.ca)
         conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=context)
         headers = {"Content-Type": content_type} if body is not None else {}
         if token:
@@ -142,8 +141,8 @@ class ModelTest(unittest.TestCase):
             self.patch([{"op": "add", "path": "/status/nothing/x", "value": "1"}]), 422,
             "Invalid", "the server rejected our request due to an error in our request")
         self.assertIn("missing path", body["details"]["causes"][0]["message"])
-        self.assert_status(self.patch([{"op": "add", "path": "/status/capacity/a~2", "value": "1"}]),
-                           422, "Invalid")
+        bad_escape = [{"op": "add", "path": "/status/capacity/a~2", "value": "1"}]
+        self.assert_status(self.patch(bad_escape), 422, "Invalid")
         self.assert_status(self.patch([{"op": "frobnicate", "path": "/status"}]), 422, "Invalid")
 
     def test_pointer_escapes_are_decoded(self):
@@ -281,6 +280,29 @@ class ModelTest(unittest.TestCase):
         self.assertEqual(record["headers"]["content-type"], JSON_PATCH)
         self.assertEqual(json.loads(record["body"]),
                          [{"op": "test", "path": "/kind", "value": "Node"}])
+
+
+class JsonPatchTest(unittest.TestCase):
+    def test_applies_every_operation_of_rfc_6902(self):
+        doc = apiserver.apply_json_patch({"a": [1, 2]}, [
+            {"op": "add", "path": "/a/-", "value": 3},
+            {"op": "add", "path": "/a/0", "value": 0},
+            {"op": "replace", "path": "/a/1", "value": 9},
+            {"op": "remove", "path": "/a/3"},
+            {"op": "move", "from": "/a/0", "path": "/b"},
+            {"op": "copy", "from": "/b", "path": "/c"},
+            {"op": "test", "path": "/c", "value": 0},
+        ])
+        self.assertEqual(doc, {"a": [9, 2], "b": 0, "c": 0})
+
+    def test_refuses_what_does_not_apply(self):
+        for op in ({"op": "replace", "path": "/x", "value": 1},
+                   {"op": "remove", "path": "/a/2"},
+                   {"op": "add", "path": "/a/01", "value": 1},
+                   {"op": "add", "path": "a", "value": 1},
+                   {"op": "test", "path": "/a/0", "value": 2}):
+            with self.subTest(op=op), self.assertRaises(apiserver.PatchError):
+                apiserver.apply_json_patch({"a": [1]}, [op])
 
 
 class YamlSubsetTest(unittest.TestCase):

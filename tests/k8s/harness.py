@@ -6,9 +6,11 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,6 +44,19 @@ def make_server_cert(directory, name, ca, sans="IP:127.0.0.1,IP:::1,DNS:localhos
              "-set_serial", str(secrets.randbits(63)), "-days", "1", "-extfile", ext,
              "-out", name + ".crt", cwd=directory)
     return os.path.join(directory, name + ".crt"), os.path.join(directory, name + ".key")
+
+
+class Pki:
+    """A CA and a serving certificate for 127.0.0.1, ::1 and localhost, in a temp
+    directory that remove() deletes."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="kcm-k8s-pki-")
+        self.ca = make_ca(self.dir, "ca")
+        self.cert, self.key = make_server_cert(self.dir, "server", "ca")
+
+    def remove(self):
+        shutil.rmtree(self.dir)
 
 
 class ApiServer:
