@@ -969,10 +969,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     payload = model.state()
                 else:
                     raise ValueError("unknown control request")
+                data = json.dumps(payload).encode()  # under the lock: state() is live
             code = 200
         except (ValueError, OSError) as e:
-            code, payload = 400, {"error": str(e)}
-        data = json.dumps(payload).encode()
+            code, data = 400, json.dumps({"error": str(e)}).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
