@@ -16,7 +16,10 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import runtime_support as rs  # noqa: E402
 
-NAMESPACE = "kcmtest"
+# containerd's runc shim keeps runc's state in /run/containerd/runc/<namespace> and the
+# cgroups in /<namespace>/<id>, outside our temp dir: a namespace of our own per run
+# keeps a crashed earlier run from colliding with this one.
+NAMESPACE = f"kcmtest-{os.getpid()}"
 IMAGE = "docker.io/kcmtest/busybox"
 REF = IMAGE + ":latest"
 
