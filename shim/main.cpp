@@ -113,6 +113,10 @@ void edit_bundle(const std::string& bundle, const kcm::RuntimeConfig& config,
     return;
   }
   if (!edit.asks_for_cpus) return;
+  if (!edit.content) {
+    spdlog::info("{}: kcm hooks already present", display);
+    return;
+  }
   if (config_error) {
     throw kcm::Error("the container asks for CPUs and the kcm-runtime config is broken: " +
                      *config_error);
@@ -121,15 +125,15 @@ void edit_bundle(const std::string& bundle, const kcm::RuntimeConfig& config,
     spdlog::warn("{}: {}; adding the kcm hooks so that kcm-hook rejects it", display,
                  *edit.annotation_error);
   }
-  if (!edit.content) {
-    spdlog::info("{}: kcm hooks already present", display);
-    return;
-  }
   if (::access(hook.path.c_str(), X_OK) != 0) {
     throw kcm::with_context("the container asks for CPUs",
                             kcm::sys_error("run kcm-hook", hook.path, errno));
   }
-  kcm::write_file_atomic(dir.get(), "config.json", *edit.content, display, st.st_mode & 07777);
+  try {
+    kcm::write_file_atomic(dir.get(), "config.json", *edit.content, display, st.st_mode & 07777);
+  } catch (const kcm::Error& e) {
+    throw kcm::with_context("the container asks for CPUs", e);
+  }
   spdlog::info("{}: added kcm hooks ({} --conf-dir={})", display, hook.path, hook.conf_dir);
 }
 

@@ -190,6 +190,26 @@ class PassThroughTest(unittest.TestCase):
         self.assertIsNone(self.recorded())
         self.assertIn("no-hook", result.stderr)
 
+    def read_only(self, path):
+        subprocess.run(["mount", "--bind", path, path], check=True)
+        self.addCleanup(subprocess.run, ["umount", path], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", path], check=True)
+
+    def test_read_only_bundle_fails_a_container_that_asks_for_cpus(self):
+        bundle = self.bundle({"kcm.intel.com/pool": "dataplane"})
+        self.read_only(bundle)
+        result = self.wrapper(["create", "-b", bundle, "c1"])
+        self.assertEqual(result.returncode, 1)
+        self.assertIsNone(self.recorded())
+        self.assertIn("kcm-runtime: the container asks for CPUs: create", result.stderr)
+        self.assertIn("Read-only file system", result.stderr)
+
+    def test_read_only_bundle_passes_an_unannotated_container(self):
+        bundle = self.bundle()
+        self.read_only(bundle)
+        args = ["create", "-b", bundle, "c1"]
+        self.assert_passed_through(args, self.wrapper(args))
+
     def test_invalid_log_level_still_passes_through(self):
         result = self.wrapper(["state", "c1"], env=dict(self.env, KCM_LOG_LEVEL="loud"))
         self.assert_passed_through(["state", "c1"], result)
