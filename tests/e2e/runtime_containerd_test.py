@@ -127,7 +127,9 @@ class ContainerdTest(unittest.TestCase):
         busy = rs.wait_for(lambda: rs.busy_lists(self.conf))
         self.assertEqual(len(busy), 1, busy)
         (cpus, pids), = busy.items()
-        self.assertEqual(rs.host_cpuset_cpus(pids[0]), cpus)
+        # kcm-hook writes the tasks file first and applies the cpuset right after.
+        self.assertTrue(rs.wait_for(lambda: rs.host_cpuset_cpus(pids[0]) == cpus),
+                        rs.host_cpuset_cpus(pids[0]))
         hooks = self.bundle_config("kcm-pinned")["hooks"]
         self.assertEqual([h["path"] for h in hooks["prestart"]], [rs.hook_bin()])
         self.assertEqual([h["path"] for h in hooks["poststop"]], [rs.hook_bin()])

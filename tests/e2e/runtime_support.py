@@ -294,3 +294,6 @@ def kill_process(proc, timeout=10):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=timeout)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
