@@ -1,5 +1,6 @@
 #include "seccomp_filter.h"
 
+#include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -41,6 +42,16 @@ constexpr const char* kAllowed[] = {
 };
 
 
+#if defined(__SANITIZE_ADDRESS__)
+// Sanitizer builds only (the ASan/UBSan configuration): the sanitizers probe memory
+// through a pipe, and LeakSanitizer stops the world at exit with a clone() of flags
+// CLONE_VM|CLONE_UNTRACED and ptrace. Release builds never allow any of these.
+constexpr const char* kSanitizerAllowed[] = {
+    "pipe", "pipe2", "ptrace", "wait4", "waitid", "prctl", "mincore", "process_vm_readv",
+    "getdents",
+};
+#endif
+
 struct CtxDeleter {
   void operator()(scmp_filter_ctx ctx) const { seccomp_release(ctx); }
 };
@@ -48,6 +59,14 @@ struct CtxDeleter {
 Error seccomp_failure(const std::string& op, const std::string& object, int rc) {
   // libseccomp returns negated errno values.
   return op_error(op, object, std::strerror(-rc));
+}
+
+void allow(scmp_filter_ctx ctx, const char* name) {
+  int nr = seccomp_syscall_resolve_name(name);
+  if (nr == __NR_SCMP_ERROR) return;  // not a syscall on this architecture
+  if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc < 0) {
+    throw seccomp_failure("allow syscall", name, rc);
+  }
 }
 
 void allow_with(scmp_filter_ctx ctx, const char* what, int nr, scmp_arg_cmp cmp) {
@@ -61,13 +80,13 @@ void allow_with(scmp_filter_ctx ctx, const char* what, int nr, scmp_arg_cmp cmp)
 void install_hook_seccomp_filter() {
   std::unique_ptr<void, CtxDeleter> ctx(seccomp_init(SCMP_ACT_ERRNO(EPERM)));
   if (!ctx) throw Error("install seccomp filter: seccomp_init failed");
-  for (const char* name : kAllowed) {
-    int nr = seccomp_syscall_resolve_name(name);
-    if (nr == __NR_SCMP_ERROR) continue;  // not a syscall on this architecture
-    if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0); rc < 0) {
-      throw seccomp_failure("allow syscall", name, rc);
-    }
-  }
+  for (const char* name : kAllowed) allow(ctx.get(), name);
+#if defined(__SANITIZE_ADDRESS__)
+  for (const char* name : kSanitizerAllowed) allow(ctx.get(), name);
+  // fork() never passes CLONE_UNTRACED, so it stays denied.
+  allow_with(ctx.get(), "clone(CLONE_UNTRACED)", SCMP_SYS(clone),
+             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED));
+#endif
   // Rules with one argument pinned: syslog's socket; isatty() (stdio asks TCGETS, and
   // no other ioctl: TIOCSTI could type into the runtime's terminal); abort() signalling
   // itself, never another process.
