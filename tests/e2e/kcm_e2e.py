@@ -116,11 +116,11 @@ def run_hook(stage, state, conf, env=None, timeout=30):
                           capture_output=True, env=full_env, timeout=timeout)
 
 
-def hooks_for(conf):
+def hooks_for(conf, stages=("prestart", "poststop")):
     """The OCI hooks block a bundle needs for kcm (what kcm-runtime would add)."""
     return {
         stage: [{"path": HOOK, "args": ["kcm-hook", "--conf-dir=" + conf, stage]}]
-        for stage in ("prestart", "poststop")
+        for stage in stages
     }
 
 
@@ -128,7 +128,7 @@ class Container:
     """One bundle and its container id; `out` is its /out directory on the host."""
 
     def __init__(self, runtime, workdir, rootfs, conf, name, annotations, args=None,
-                 hooks=True):
+                 stages=("prestart", "poststop")):
         self.runtime = runtime
         self.id = "kcm-e2e-%d-%s" % (os.getpid(), name)
         self.bundle = os.path.join(workdir, name)
@@ -145,8 +145,7 @@ class Container:
         config["annotations"] = dict(annotations)
         config["mounts"].append({"destination": "/out", "type": "bind", "source": self.out,
                                  "options": ["rbind", "rw"]})
-        if hooks:
-            config["hooks"] = hooks_for(conf)
+        config["hooks"] = hooks_for(conf, stages)
         with open(path, "w") as f:
             json.dump(config, f, indent=2)
 

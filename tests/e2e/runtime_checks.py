@@ -99,6 +99,20 @@ class CoreChecks:
         c.stop()
         self.assert_all_free()
 
+    def test_both_start_stages_pin_once(self):
+        # createRuntime runs after prestart here; the second call re-applies the lists
+        # the first one chose.
+        c = self.started("twice", DATAPLANE,
+                         stages=("prestart", "createRuntime", "poststop"))
+        affinity, cpuset = c.seen()
+        self.assertIn(affinity, ("0", "1"))
+        self.assertEqual(cpuset, affinity)
+        tasks = read_tasks(self.conf)
+        self.assertEqual(len(tasks[("dataplane", affinity)]), 1)
+        self.assertEqual(len(read_owners(self.conf)), 1)
+        c.stop()
+        self.assert_all_free()
+
     def test_unknown_pool_is_refused(self):
         c = self.new_container("unknown", {"kcm.intel.com/pool": "nosuchpool"})
         rc, err = c.start()
