@@ -60,8 +60,9 @@ Args parse_args(int argc, char** argv) {
   return args;
 }
 
-// Pins the container's init process: its cpuset cgroup, then every thread's affinity
-// (threads the runtime started before the cgroup write keep their old mask otherwise).
+// Pins the container's init process: its cpuset cgroup (which whatever the container
+// forks inherits) and the affinity of every thread, which is all a process in the root
+// cgroup can get and keeps the pin when a runtime moves the process between cgroups.
 void apply(const kcm::Procfs& procfs, pid_t pid, const kcm::CpuSet& cpus) {
   if (auto cgroup = kcm::cpuset_cgroup_of(procfs, pid, procfs.path(0, "mountinfo"))) {
     kcm::write_cpuset(*cgroup, cpus);
