@@ -62,7 +62,7 @@ Args parse_args(int argc, char** argv) {
 
 // Pins the container's init process: its cpuset cgroup (which whatever the container
 // forks inherits) and the affinity of every thread, which is all a process in the root
-// cgroup can get and keeps the pin when a runtime moves the process between cgroups.
+// cgroup can get (the root cpuset cannot be narrowed).
 void apply(const kcm::Procfs& procfs, pid_t pid, const kcm::CpuSet& cpus) {
   if (auto cgroup = kcm::cpuset_cgroup_of(procfs, pid, procfs.path(0, "mountinfo"))) {
     kcm::write_cpuset(*cgroup, cpus);
