@@ -36,8 +36,13 @@ void on_hold_timeout(int) {
   ::_exit(kExitFailure);
 }
 
-void arm_watchdog(const std::string& lock_path, std::chrono::milliseconds timeout) {
-  std::string msg = "kcm: error: held lock " + quote(lock_path) + " longer than " +
+// Printed the way the holder's main prints its errors: "kcm: error: ..." for the CLI
+// ("kcm isolate"), "kcm-hook: ..." for the others.
+void arm_watchdog(const std::string& lock_path, const std::string& program,
+                  std::chrono::milliseconds timeout) {
+  const std::string name = program.substr(0, program.find(' '));
+  std::string msg = name + (name == "kcm" ? ": error: " : ": ") + "held lock " +
+                    quote(lock_path) + " longer than " +
                     format_seconds(timeout) +
                     " s (KCM_LOCK_TIMEOUT); giving up\n";
   g_watchdog_length = std::min(msg.size(), sizeof g_watchdog_message);
@@ -102,7 +107,7 @@ DirLock DirLock::acquire(int conf_dirfd, const std::string& conf_path, LockMode 
       ssize_t ignored = ::pwrite(fd, holder.data(), holder.size(), 0);
       (void)ignored;  // diagnostics only
     }
-    arm_watchdog(path, timeout);
+    arm_watchdog(path, program, timeout);
     lock.watchdog_ = true;
   }
   return lock;

@@ -230,13 +230,23 @@ using LockDeathTest = LockTest;
 TEST_F(LockDeathTest, HoldingPastTheTimeoutExitsWithStatusOne) {
   EXPECT_EXIT(
       {
-        DirLock lock = acquire(LockMode::kExclusive, milliseconds(200));
+        DirLock lock = acquire(LockMode::kExclusive, milliseconds(200), "kcm isolate");
         std::this_thread::sleep_for(milliseconds(5000));
         std::exit(0);
       },
       testing::ExitedWithCode(1),
       "kcm: error: held lock \".*/lock\" longer than 0\\.2[0-9]* s \\(KCM_LOCK_TIMEOUT\\); "
       "giving up");
+}
+
+TEST_F(LockDeathTest, WatchdogMessageNamesTheHoldingProgram) {
+  EXPECT_EXIT(
+      {
+        DirLock lock = acquire(LockMode::kExclusive, milliseconds(200), "kcm-hook");
+        std::this_thread::sleep_for(milliseconds(5000));
+        std::exit(0);
+      },
+      testing::ExitedWithCode(1), "^kcm-hook: held lock \".*/lock\" longer than");
 }
 
 TEST_F(LockDeathTest, ReleaseDisarmsTheWatchdog) {
