@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "error.h"
@@ -35,10 +36,33 @@ inline constexpr CommandEntry kCommands[] = {
 
 inline constexpr const char* kDefaultConfDir = "/etc/kcm";
 
+// Adds a subcommand. -h/--help anywhere prints the document's usage block (main does
+// that before parsing), so CLI11's own help flag is off.
+inline CLI::App& add_subcommand(CLI::App& app, const char* name, const char* description) {
+  CLI::App* sub = app.add_subcommand(name, description);
+  sub->set_help_flag();
+  return *sub;
+}
+
 // Adds --conf-dir=<dir> (default /etc/kcm) bound to `dir`.
 inline void add_conf_dir_option(CLI::App& sub, std::string& dir) {
   dir = kDefaultConfDir;
   sub.add_option("--conf-dir", dir, "KCM configuration directory");
+}
+
+// The options of the subcommands that take only --conf-dir and maybe --publish.
+struct ConfDirOptions {
+  std::string conf_dir;
+  bool publish = false;
+};
+
+inline std::shared_ptr<ConfDirOptions> add_conf_dir_options(CLI::App& sub, bool with_publish) {
+  auto opts = std::make_shared<ConfDirOptions>();
+  add_conf_dir_option(sub, opts->conf_dir);
+  if (with_publish) {
+    sub.add_flag("--publish", opts->publish, "Publish the report to the Kubernetes API server");
+  }
+  return opts;
 }
 
 // Prints a document to stdout and flushes it, so it is out before any later error.

@@ -36,13 +36,12 @@ struct InitOptions {
 }  // namespace
 
 Action add_init(CLI::App& app) {
-  auto* sub = app.add_subcommand("init", "Initialize the config directory");
-  sub->set_help_flag();
+  CLI::App& sub = add_subcommand(app, "init", "Initialize the config directory");
   auto opts = std::make_shared<InitOptions>();
-  add_conf_dir_option(*sub, opts->conf_dir);
-  sub->add_option("--num-dp-cores", opts->dp_cores, "Number of data plane cores")
+  add_conf_dir_option(sub, opts->conf_dir);
+  sub.add_option("--num-dp-cores", opts->dp_cores, "Number of data plane cores")
       ->check(CLI::NonNegativeNumber);
-  sub->add_option("--num-cp-cores", opts->cp_cores, "Number of control plane cores")
+  sub.add_option("--num-cp-cores", opts->cp_cores, "Number of control plane cores")
       ->check(CLI::NonNegativeNumber);
   return [opts] {
     const std::string sysfs = sysfs_root_from_env();

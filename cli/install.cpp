@@ -29,10 +29,9 @@ void install_file(const std::string& source, int dest_fd, const std::string& des
 }  // namespace
 
 Action add_install(CLI::App& app) {
-  auto* sub = app.add_subcommand("install", "Install kcm into a directory");
-  sub->set_help_flag();
+  CLI::App& sub = add_subcommand(app, "install", "Install kcm into a directory");
   auto install_dir = std::make_shared<std::string>();
-  sub->add_option("--install-dir", *install_dir, "KCM install directory")->required();
+  sub.add_option("--install-dir", *install_dir, "KCM install directory")->required();
   return [install_dir] {
     std::error_code ec;
     std::filesystem::create_directories(*install_dir, ec);

@@ -91,13 +91,12 @@ int run_forwarding_signals(const std::string& command_line) {
 }  // namespace
 
 Action add_isolate(CLI::App& app) {
-  auto* sub = app.add_subcommand("isolate", "Run a command on a CPU list of a pool");
-  sub->set_help_flag();
+  CLI::App& sub = add_subcommand(app, "isolate", "Run a command on a CPU list of a pool");
   auto opts = std::make_shared<IsolateOptions>();
-  add_conf_dir_option(*sub, opts->conf_dir);
-  sub->add_option("--pool", opts->pool, "Pool name")->required();
-  sub->add_option("command", opts->command, "Command to isolate")->required();
-  sub->add_option("args", opts->args, "Command arguments");
+  add_conf_dir_option(sub, opts->conf_dir);
+  sub.add_option("--pool", opts->pool, "Pool name")->required();
+  sub.add_option("command", opts->command, "Command to isolate")->required();
+  sub.add_option("args", opts->args, "Command arguments");
   return [opts] {
     validate_pool_name(opts->pool);
     Procfs procfs(required_procfs_root_from_env("isolate"));

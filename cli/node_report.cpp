@@ -14,21 +14,10 @@
 #include "topology.h"
 
 namespace kcm::cli {
-namespace {
-
-struct NodeReportOptions {
-  std::string conf_dir;
-  bool publish = false;
-};
-
-}  // namespace
-
 Action add_node_report(CLI::App& app) {
-  auto* sub = app.add_subcommand("node-report", "Report node-level configuration problems");
-  sub->set_help_flag();
-  auto opts = std::make_shared<NodeReportOptions>();
-  add_conf_dir_option(*sub, opts->conf_dir);
-  sub->add_flag("--publish", opts->publish, "Publish the report to the Kubernetes API server");
+  auto opts = add_conf_dir_options(
+      add_subcommand(app, "node-report", "Report node-level configuration problems"),
+      /*with_publish=*/true);
   return [opts] {
     std::optional<Topology> topology;
     try {

@@ -11,21 +11,10 @@
 #include "report.h"
 
 namespace kcm::cli {
-namespace {
-
-struct ReconcileOptions {
-  std::string conf_dir;
-  bool publish = false;
-};
-
-}  // namespace
-
 Action add_reconcile(CLI::App& app) {
-  auto* sub = app.add_subcommand("reconcile", "Remove invalid PIDs from the config directory");
-  sub->set_help_flag();
-  auto opts = std::make_shared<ReconcileOptions>();
-  add_conf_dir_option(*sub, opts->conf_dir);
-  sub->add_flag("--publish", opts->publish, "Publish the report to the Kubernetes API server");
+  auto opts = add_conf_dir_options(
+      add_subcommand(app, "reconcile", "Remove invalid PIDs from the config directory"),
+      /*with_publish=*/true);
   return [opts] {
     Procfs procfs(required_procfs_root_from_env("reconcile"));
     ConfigDir dir = ConfigDir::open(opts->conf_dir);
