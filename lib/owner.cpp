@@ -1,6 +1,7 @@
 #include "owner.h"
 
 #include <ctime>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "error.h"
@@ -25,13 +26,32 @@ std::string owner_to_json(const Owner& o) {
   return j.dump(2) + "\n";
 }
 
+namespace {
+
+// nlohmann converts any number to any arithmetic type, and a double out of the target's
+// range is undefined behaviour; kcm's numbers are whole and range-checked here first.
+std::uint64_t unsigned_field(const nlohmann::json& j, const char* key, std::uint64_t max,
+                             const std::string& display) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number_unsigned() || v.get<std::uint64_t>() > max) {
+    throw op_error("parse", display,
+                   std::string("\"") + key + "\" must be a whole number from 0 to " +
+                       std::to_string(max) + ", not " + v.dump());
+  }
+  return v.get<std::uint64_t>();
+}
+
+}  // namespace
+
 Owner owner_from_json(const std::string& text, const std::string& display) {
   try {
     nlohmann::json j = nlohmann::json::parse(text);
     Owner o;
     o.owner = j.at("owner").get<std::string>();
-    o.pid = j.at("pid").get<pid_t>();
-    o.start_time = j.at("startTime").get<std::uint64_t>();
+    o.pid = static_cast<pid_t>(
+        unsigned_field(j, "pid", std::numeric_limits<pid_t>::max(), display));
+    o.start_time = unsigned_field(j, "startTime", std::numeric_limits<std::uint64_t>::max(),
+                                  display);
     o.pool = j.at("pool").get<std::string>();
     o.cpu_lists = j.at("cpuLists").get<std::vector<std::string>>();
     o.created = j.value("created", "");

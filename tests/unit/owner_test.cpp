@@ -165,6 +165,33 @@ TEST(OwnerJsonTest, WrongTypesAreRefused) {
   }
 }
 
+// Found by the owner fuzz target: nlohmann's conversion of an out-of-range double is
+// undefined behaviour, and fractions or negatives were silently truncated or wrapped.
+TEST(OwnerJsonTest, NumbersMustBeWholeAndInRange) {
+  const std::string rest = R"("pool":"p","cpuLists":[])";
+  for (const char* bad : {R"("pid":1e300,"startTime":1)", R"("pid":1.5,"startTime":1)",
+                          R"("pid":2147483648,"startTime":1)", R"("pid":-3,"startTime":1)",
+                          R"("pid":1,"startTime":-1)", R"("pid":1,"startTime":1.5)",
+                          R"("pid":1,"startTime":18476444073709551615)"}) {
+    const std::string text = std::string(R"({"owner":"a",)") + bad + "," + rest + "}";
+    try {
+      owner_from_json(text, "/c/owners/a.json");
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), testing::StartsWith("parse \"/c/owners/a.json\": \""));
+      EXPECT_THAT(e.what(), testing::HasSubstr("must be a whole number"));
+    }
+  }
+}
+
+TEST(OwnerJsonTest, LargestStartTimeIsAccepted) {
+  Owner o = owner_from_json(
+      R"({"owner":"a","pid":2147483647,"startTime":18446744073709551615,"pool":"p","cpuLists":[]})",
+      "x");
+  EXPECT_EQ(o.pid, 2147483647);
+  EXPECT_EQ(o.start_time, 18446744073709551615ULL);
+}
+
 TEST(OwnerJsonTest, Rfc3339NowIsUtcWithSeconds) {
   EXPECT_THAT(rfc3339_now(),
               MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"));
