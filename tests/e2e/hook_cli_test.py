@@ -8,34 +8,32 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
-import unittest
 
 import kcm_e2e
-from kcm_e2e import TWO_CPU_POOLS, read_owners, read_tasks, run_hook, write_config_dir
+from kcm_e2e import (cpus_allowed_list, make_temp_dir, read_owners, read_tasks, run_hook,
+                     write_config_dir)
 
 DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
 
 
 def affinity(pid):
     with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Cpus_allowed_list:"):
-                return line.split()[1]
-    raise AssertionError("no Cpus_allowed_list for %d" % pid)
+        cpus = cpus_allowed_list(f.read())
+    if cpus is None:
+        raise AssertionError("no Cpus_allowed_list for %d" % pid)
+    return cpus
 
 
-class HookCliTest(unittest.TestCase):
+class HookCliTest(kcm_e2e.ConfTestCase):
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="kcm-e2e-hook-")
-        self.conf = write_config_dir(os.path.join(self.tmp, "conf"), TWO_CPU_POOLS)
+        self.tmp = make_temp_dir(self.addCleanup, "kcm-e2e-hook-")
+        self.conf = write_config_dir(os.path.join(self.tmp, "conf"))
         self.target = subprocess.Popen(["sleep", "60"])
 
     def tearDown(self):
         self.target.kill()
         self.target.wait()
-        shutil.rmtree(self.tmp)
 
     def state(self, annotations, **fields):
         s = {"ociVersion": "1.0.2", "id": "hook-cli", "status": "creating",
@@ -52,8 +50,7 @@ class HookCliTest(unittest.TestCase):
         self.assertTrue(result.stderr.decode().startswith("kcm-hook: "), result.stderr)
 
     def assert_untouched(self):
-        self.assertFalse(any(read_tasks(self.conf).values()))
-        self.assertEqual(read_owners(self.conf), {})
+        self.assert_all_free()
         self.assertEqual(affinity(self.target.pid), "0-1")
 
     # --- arguments ---

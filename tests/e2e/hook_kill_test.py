@@ -6,15 +6,13 @@ transaction — leaves a directory that is consistent and that `kcm reconcile` c
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
-import unittest
 
 import kcm_e2e
-from kcm_e2e import HOOK, KCM, TWO_CPU_POOLS, read_owners, read_tasks, run_hook, write_config_dir
+from kcm_e2e import (HOOK, KCM, TWO_CPU_POOLS, make_temp_dir, read_owners, read_tasks, run_hook,
+                     wait_for, write_config_dir)
 
 
 class HeldLock:
@@ -24,29 +22,26 @@ class HeldLock:
         self.path = os.path.join(conf, "lock")
         self.proc = subprocess.Popen(["flock", "-x", self.path, "sleep", "120"],
                                      start_new_session=True)
-        deadline = time.monotonic() + 10
-        while subprocess.run(["flock", "-n", self.path, "true"]).returncode == 0:
-            if time.monotonic() > deadline:
-                raise AssertionError("flock did not take the lock")
-            time.sleep(0.01)
+        if not wait_for(lambda: subprocess.run(["flock", "-n", self.path, "true"]).returncode,
+                        10, 0.01):
+            raise AssertionError("flock did not take the lock")
 
     def stop(self):
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
 
-class HookLockTest(unittest.TestCase):
+class HookLockTest(kcm_e2e.ConfTestCase):
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="kcm-e2e-kill-")
-        self.conf = write_config_dir(os.path.join(self.tmp, "conf"), TWO_CPU_POOLS)
+        self.tmp = make_temp_dir(self.addCleanup, "kcm-e2e-kill-")
+        self.conf = write_config_dir(os.path.join(self.tmp, "conf"))
         self.targets = []
 
     def tearDown(self):
         for t in self.targets:
             t.kill()
             t.wait()
-        shutil.rmtree(self.tmp)
 
     def target(self):
         t = subprocess.Popen(["sleep", "120"])
@@ -75,10 +70,6 @@ class HookLockTest(unittest.TestCase):
                 self.assertIn(pid, by_pid, "task %d of %s/%s has no owner" % (pid, pool, cpulist))
                 self.assertEqual(by_pid[pid]["pool"], pool)
                 self.assertIn(cpulist, by_pid[pid]["cpuLists"])
-
-    def assert_all_free(self):
-        self.assertEqual({k: v for k, v in read_tasks(self.conf).items() if v}, {})
-        self.assertEqual(read_owners(self.conf), {})
 
     def test_unannotated_container_does_not_take_the_lock(self):
         lock = HeldLock(self.conf)
@@ -170,6 +161,4 @@ class HookLockTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not KCM:
-        raise SystemExit("KCM_BIN is not set to the built kcm")
-    kcm_e2e.main()
+    kcm_e2e.main("KCM_BIN")

@@ -1,23 +1,38 @@
-"""Shared helpers of the kcm e2e tests: real runtimes (runc, crun, podman) running
-busybox containers whose OCI hooks are the built kcm-hook.
+"""Shared helpers of the kcm e2e tests: real runtimes (runc, crun, podman, containerd)
+running busybox containers, with the built kcm-hook as their OCI hook, called directly or
+added by the built kcm-runtime.
 
-Standard library only. Binaries come from meson through the environment:
-KCM_HOOK_BIN (kcm-hook), KCM_BIN (kcm). Every test runs as root and exits 77 (meson's
-"skipped") when it is not.
+Standard library only. Binaries come from meson through the environment: KCM_HOOK_BIN
+(kcm-hook), KCM_BIN (kcm), KCM_RUNTIME_BIN (kcm-runtime). Every test needs root
+(namespaces, cgroups, sched_setaffinity on other processes) and exits 77 (meson's
+"skipped") without it; every other missing piece is a failure.
 """
 
+import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import unittest
 
-HOOK = os.environ.get("KCM_HOOK_BIN", "")
-KCM = os.environ.get("KCM_BIN", "")
-BUSYBOX = "/bin/busybox"
+
+def _binary(var):
+    path = os.environ.get(var, "")
+    return os.path.abspath(path) if path else ""
+
+
+HOOK = _binary("KCM_HOOK_BIN")
+KCM = _binary("KCM_BIN")
+RUNTIME = _binary("KCM_RUNTIME_BIN")
+SKIP = 77
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHIPPED_CONFIG = os.path.join(REPO, "config")
+BUSYBOX = "/usr/bin/busybox"
 
 # What each container reports, into /out (a bind mount of a host directory): its
 # affinity and its cgroup's cpuset.cpus (v1 path, else v2), both read from inside.
@@ -30,38 +45,79 @@ PROBE = (
     "while [ ! -e /out/stop ]; do sleep 0.05; done"
 )
 
+# What a pinned container prints on stdout, then holds for the test to look at the
+# tasks files (for tests that read the container's output rather than /out).
+STATUS_SCRIPT = ("grep Cpus_allowed_list /proc/self/status; "
+                 "echo cpuset.cpus: $(cat /sys/fs/cgroup/cpuset/cpuset.cpus "
+                 "/sys/fs/cgroup/cpuset.cpus.effective 2>/dev/null); sleep 2")
 
-def main():
-    """unittest.main, but exit 77 (skip) when not root: the tests need real runtimes,
-    cgroups and sched_setaffinity on other processes."""
+
+def main(*binaries):
+    """unittest.main, but exit 77 (skip) when not root, and 1 unless KCM_HOOK_BIN and
+    each of `binaries` (more variable names) name an executable."""
     if os.geteuid() != 0:
         print("e2e tests need root; skipping", file=sys.stderr)
-        sys.exit(77)
-    if not HOOK or not os.access(HOOK, os.X_OK):
-        print("KCM_HOOK_BIN is not set to the built kcm-hook", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(SKIP)
+    for var in ("KCM_HOOK_BIN",) + binaries:
+        path = _binary(var)
+        if not path or not os.access(path, os.X_OK):
+            print("%s must name the built binary, not %r" % (var, path), file=sys.stderr)
+            sys.exit(1)
     unittest.main(verbosity=2)
 
 
-def make_rootfs(path):
-    """A busybox root file system: /bin/busybox (static) and a symlink per applet."""
-    os.makedirs(os.path.join(path, "bin"))
-    shutil.copy2(BUSYBOX, os.path.join(path, "bin", "busybox"))
-    applets = subprocess.run([BUSYBOX, "--list"], check=True, capture_output=True,
-                             text=True).stdout.split()
-    for applet in applets:
-        link = os.path.join(path, "bin", applet)
-        if not os.path.lexists(link):
-            os.symlink("busybox", link)
-    for d in ("proc", "sys", "dev", "etc", "tmp", "out"):
-        os.makedirs(os.path.join(path, d), exist_ok=True)
+def make_temp_dir(add_cleanup, prefix):
+    """A temp dir removed by `add_cleanup` (a test's addCleanup or addClassCleanup)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    add_cleanup(shutil.rmtree, path, ignore_errors=True)
     return path
 
 
-def write_config_dir(path, pools):
-    """A config directory written by hand in the documented format.
-    pools: {name: (exclusive, [cpulist, ...])}."""
-    for name, (exclusive, lists) in pools.items():
+def unmount_below(path):
+    """Lazily unmounts whatever a runtime left mounted below `path` (shm, snapshots)."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for point in reversed(points):
+        if point.startswith(path + "/"):
+            subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+def wait_for(predicate, timeout=20.0, interval=0.05):
+    """The first true value of predicate() within `timeout` seconds, else its last."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def kill_process(proc, timeout=10):
+    """SIGTERM, then SIGKILL, a Popen we started."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+# --- the kcm config directory -------------------------------------------------------
+
+# This machine has 2 CPUs: two exclusive lists and one shared list over both.
+# {pool: (exclusive, [cpulist, ...])}
+TWO_CPU_POOLS = {"dataplane": (True, ["0", "1"]), "infra": (False, ["0-1"])}
+
+
+def write_config_dir(path):
+    """TWO_CPU_POOLS as a config directory written by hand in the documented format (no
+    owners/: the hook creates it when it first needs it)."""
+    for name, (exclusive, lists) in TWO_CPU_POOLS.items():
         pool = os.path.join(path, "pools", name)
         os.makedirs(pool)
         with open(os.path.join(pool, "exclusive"), "w") as f:
@@ -70,10 +126,6 @@ def write_config_dir(path, pools):
             os.makedirs(os.path.join(pool, cpulist))
             open(os.path.join(pool, cpulist, "tasks"), "w").close()
     return path
-
-
-# This machine has 2 CPUs: two exclusive lists and one shared list over both.
-TWO_CPU_POOLS = {"dataplane": (True, ["0", "1"]), "infra": (False, ["0-1"])}
 
 
 def read_tasks(conf):
@@ -91,6 +143,11 @@ def read_tasks(conf):
     return out
 
 
+def busy_lists(conf):
+    """read_tasks without the lists nobody holds."""
+    return {key: pids for key, pids in read_tasks(conf).items() if pids}
+
+
 def read_owners(conf):
     """{file name: record} of owners/*.json (dot-named temp files skipped)."""
     owners = os.path.join(conf, "owners")
@@ -104,6 +161,24 @@ def read_owners(conf):
             out[name] = json.load(f)
     return out
 
+
+class ConfTestCase(unittest.TestCase):
+    """A test over the config directory at self.conf."""
+
+    def assert_all_free(self):
+        self.assertEqual(busy_lists(self.conf), {})
+        self.assertEqual(read_owners(self.conf), {})
+
+    def one_dataplane_list(self, timeout=20.0):
+        """Waits for a single container to hold a dataplane list: (cpulist, pids)."""
+        busy = wait_for(lambda: busy_lists(self.conf), timeout)
+        self.assertEqual(len(busy), 1, busy)
+        ((pool, cpus), pids), = busy.items()
+        self.assertEqual(pool, "dataplane")
+        return cpus, pids
+
+
+# --- kcm-hook and kcm-runtime -------------------------------------------------------
 
 def run_hook(stage, state, conf, env=None, timeout=30):
     """Runs kcm-hook with `state` (a dict or raw bytes/str) on stdin."""
@@ -124,6 +199,235 @@ def hooks_for(conf, stages=("prestart", "poststop")):
     }
 
 
+def write_runtime_config(root, conf, **extra):
+    """A kcm-runtime config in `root`; returns its path (for $KCM_RUNTIME_CONFIG)."""
+    config = {"hook": HOOK, "confDir": conf, "logFile": os.path.join(root, "kcm-runtime.log")}
+    config.update(extra)
+    path = os.path.join(root, "kcm-runtime.json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    return path
+
+
+def runtime_workspace(add_cleanup, prefix):
+    """A temp dir (removed by `add_cleanup`) holding a two-CPU config dir and a
+    kcm-runtime config naming it: (dir, conf dir, runtime config path)."""
+    root = make_temp_dir(add_cleanup, prefix)
+    conf = write_config_dir(os.path.join(root, "kcm"))
+    return root, conf, write_runtime_config(root, conf)
+
+
+def runtime_log_text(root):
+    """The log of the kcm-runtime configured by write_runtime_config(root, ...)."""
+    path = os.path.join(root, "kcm-runtime.log")
+    if not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        return f.read()
+
+
+# --- a busybox root file system, as a directory and as a tar ------------------------
+
+def make_rootfs(path):
+    """A busybox root file system: /bin/busybox (static) and a symlink per applet, root
+    in /etc/passwd and /etc/group, and an /out mount point."""
+    for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "root", "out"):
+        os.makedirs(os.path.join(path, d), exist_ok=True)
+    shutil.copy2(BUSYBOX, os.path.join(path, "bin", "busybox"))
+    applets = subprocess.run([BUSYBOX, "--list"], check=True, capture_output=True,
+                             text=True).stdout.split()
+    for applet in applets:
+        link = os.path.join(path, "bin", applet)
+        if not os.path.lexists(link):
+            os.symlink("busybox", link)
+    with open(os.path.join(path, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\n")
+    with open(os.path.join(path, "etc", "group"), "w") as f:
+        f.write("root:x:0:\n")
+    return path
+
+
+def rootfs_tar_bytes():
+    """An uncompressed tar of make_rootfs's file system."""
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="kcm-e2e-rootfs-") as tmp:
+        rootfs = make_rootfs(os.path.join(tmp, "rootfs"))
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name in sorted(os.listdir(rootfs)):
+                tar.add(os.path.join(rootfs, name), arcname=name)
+    return buf.getvalue()
+
+
+def write_oci_archive(path, image_name, tag="latest"):
+    """An OCI image layout tar (oci-layout, index.json, blobs) holding one busybox image.
+
+    The single layer is uncompressed, so its digest is also its diff ID.
+    """
+    blobs = {}
+
+    def blob(data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        blobs[digest] = data
+        return {"digest": digest, "size": len(data)}
+
+    layer = blob(rootfs_tar_bytes())
+    config = blob(json.dumps({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]},
+    }).encode())
+    manifest = blob(json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": dict(config, mediaType="application/vnd.oci.image.config.v1+json"),
+        "layers": [dict(layer, mediaType="application/vnd.oci.image.layer.v1.tar")],
+    }).encode())
+    index = {
+        "schemaVersion": 2,
+        "manifests": [dict(manifest,
+                           mediaType="application/vnd.oci.image.manifest.v1+json",
+                           annotations={"io.containerd.image.name": f"{image_name}:{tag}",
+                                        "org.opencontainers.image.ref.name": tag})],
+    }
+    with tarfile.open(path, "w") as tar:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+        add("oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}).encode())
+        add("index.json", json.dumps(index).encode())
+        for digest, data in blobs.items():
+            add("blobs/sha256/" + digest.split(":", 1)[1], data)
+    return path
+
+
+# --- bundles and containers -----------------------------------------------------------
+
+def write_bundle(path, args, annotations=None, rootfs=None, out=None, hooks=None):
+    """An OCI bundle at `path`: `runc spec`'s config.json running `args` on `rootfs` (by
+    default a busybox root file system made in the bundle), with `out` bind-mounted at
+    /out and `hooks` when given."""
+    os.makedirs(path, exist_ok=True)
+    if rootfs is None:
+        make_rootfs(os.path.join(path, "rootfs"))
+    subprocess.run(["runc", "spec", "--bundle", path], check=True)
+    config_path = os.path.join(path, "config.json")
+    with open(config_path) as f:
+        spec = json.load(f)
+    if rootfs is not None:
+        spec["root"] = {"path": rootfs, "readonly": True}
+    spec["process"]["terminal"] = False
+    spec["process"]["args"] = args
+    spec["process"]["env"] = ["PATH=/bin"]
+    if annotations is not None:
+        spec["annotations"] = dict(annotations)
+    if out is not None:
+        spec["mounts"].append({"destination": "/out", "type": "bind", "source": out,
+                               "options": ["rbind", "rw"]})
+    if hooks is not None:
+        spec["hooks"] = hooks
+    with open(config_path, "w") as f:
+        json.dump(spec, f, indent=2)
+    return path
+
+
+def wait_ready(name, out, timeout=15):
+    """Waits for PROBE in container `name` to report into its /out directory `out`."""
+    if not wait_for(lambda: os.path.exists(os.path.join(out, "ready")), timeout, 0.02):
+        raise AssertionError("container %s did not report" % name)
+
+
+def seen(out):
+    """(affinity, cpuset.cpus) as a PROBE container read them."""
+    def read(name):
+        with open(os.path.join(out, name)) as f:
+            return f.read().strip()
+    return read("affinity"), read("cpuset")
+
+
+def cpus_allowed_list(status_text):
+    """Cpus_allowed_list of a /proc/<pid>/status text, or None."""
+    for line in status_text.splitlines():
+        if line.startswith("Cpus_allowed_list:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def cpuset_cpus(output):
+    """The cpuset.cpus that STATUS_SCRIPT printed, or None."""
+    for line in output.splitlines():
+        if line.startswith("cpuset.cpus:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def host_cpuset_cpus(pid):
+    """cpuset.cpus of `pid`'s cpuset cgroup, read on the host (v1 or v2); None if gone."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "cpuset" in controllers.split(","):
+            candidates = [f"/sys/fs/cgroup/cpuset{path}/cpuset.cpus"]
+            break
+    else:
+        path = next((l.split(":", 2)[2] for l in lines if l.startswith("0::")), None)
+        if path is None:
+            return None
+        candidates = [f"/sys/fs/cgroup{path}/cpuset.cpus.effective"]
+    for candidate in candidates:
+        try:
+            with open(candidate) as f:
+                return f.read().strip()
+        except OSError:
+            pass
+    return None
+
+
+def remove_cgroup_dirs(name):
+    """Removes the empty /sys/fs/cgroup/<controller>/<name> directories a runtime leaves
+    behind for a namespace (containerd) or parent (podman)."""
+    base = "/sys/fs/cgroup"
+    paths = [os.path.join(base, name)] + [os.path.join(base, c, name) for c in os.listdir(base)]
+    for path in paths:
+        if not os.path.isdir(path) or os.path.islink(path):
+            continue
+        for child in sorted(os.listdir(path)):
+            if os.path.isdir(os.path.join(path, child)):
+                try:
+                    os.rmdir(os.path.join(path, child))
+                except OSError:
+                    pass
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
+def podman_command(tmp, *options):
+    """podman with all of its state below `tmp` (vfs storage, cgroupfs), so that a test
+    touches nothing of the host's podman; `options` are more global options."""
+    return ["podman", "--root", os.path.join(tmp, "root"),
+            "--runroot", os.path.join(tmp, "runroot"),
+            "--tmpdir", os.path.join(tmp, "libpod"),
+            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"] + list(options)
+
+
+def podman_run_options(name, annotations):
+    """`podman run` options of a test container: its name, no network, fixed ulimits and
+    its annotations ({key: value})."""
+    args = ["--name", name, "--network=none",
+            "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+    for key, value in annotations.items():
+        args += ["--annotation", "%s=%s" % (key, value)]
+    return args
+
+
 class Container:
     """One bundle and its container id; `out` is its /out directory on the host."""
 
@@ -135,19 +439,8 @@ class Container:
         self.out = os.path.join(self.bundle, "out")
         self.stderr_path = os.path.join(self.bundle, "runtime.stderr")
         os.makedirs(self.out)
-        subprocess.run(["runc", "spec", "--bundle", self.bundle], check=True)
-        path = os.path.join(self.bundle, "config.json")
-        with open(path) as f:
-            config = json.load(f)
-        config["root"] = {"path": rootfs, "readonly": True}
-        config["process"]["terminal"] = False
-        config["process"]["args"] = args or ["sh", "-c", PROBE]
-        config["annotations"] = dict(annotations)
-        config["mounts"].append({"destination": "/out", "type": "bind", "source": self.out,
-                                 "options": ["rbind", "rw"]})
-        config["hooks"] = hooks_for(conf, stages)
-        with open(path, "w") as f:
-            json.dump(config, f, indent=2)
+        write_bundle(self.bundle, args or ["sh", "-c", PROBE], annotations, rootfs=rootfs,
+                     out=self.out, hooks=hooks_for(conf, stages))
 
     def start(self):
         """Runs the container detached; returns (returncode, runtime's stderr)."""
@@ -160,27 +453,17 @@ class Container:
             return rc, f.read()
 
     def wait_ready(self, timeout=15):
-        deadline = time.monotonic() + timeout
-        while not os.path.exists(os.path.join(self.out, "ready")):
-            if time.monotonic() > deadline:
-                raise AssertionError("container %s did not report" % self.id)
-            time.sleep(0.02)
+        wait_ready(self.id, self.out, timeout)
 
     def seen(self):
-        """(affinity, cpuset.cpus) as the container read them."""
-        def read(name):
-            with open(os.path.join(self.out, name)) as f:
-                return f.read().strip()
-        return read("affinity"), read("cpuset")
+        return seen(self.out)
 
     def stop(self, timeout=15):
         """Lets the container exit, then deletes it (the runtime runs poststop)."""
         open(os.path.join(self.out, "stop"), "w").close()
-        deadline = time.monotonic() + timeout
-        while self.runtime.status(self.id) not in ("stopped", None):
-            if time.monotonic() > deadline:
-                raise AssertionError("container %s did not exit" % self.id)
-            time.sleep(0.02)
+        if not wait_for(lambda: self.runtime.status(self.id) in ("stopped", None), timeout,
+                        0.02):
+            raise AssertionError("container %s did not exit" % self.id)
         subprocess.run(self.runtime.command("delete", self.id), check=True,
                        capture_output=True, timeout=60)
 
@@ -211,7 +494,7 @@ class Runtime:
         return json.loads(r.stdout).get("status")
 
 
-class RuntimeTestCase(unittest.TestCase):
+class RuntimeTestCase(ConfTestCase):
     """A temp work dir with a busybox rootfs and a two-CPU config dir; containers
     started through new_container() are force-deleted at the end."""
 
@@ -219,17 +502,13 @@ class RuntimeTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.workdir_obj = tempfile.TemporaryDirectory(prefix="kcm-e2e-")
-        cls.rootfs = make_rootfs(os.path.join(cls.workdir_obj.name, "rootfs"))
+        cls.workdir = make_temp_dir(cls.addClassCleanup, "kcm-e2e-")
+        cls.rootfs = make_rootfs(os.path.join(cls.workdir, "rootfs"))
         cls.runtime = Runtime(cls.RUNTIME)
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.workdir_obj.cleanup()
-
     def setUp(self):
-        self.work = tempfile.mkdtemp(dir=self.workdir_obj.name)
-        self.conf = write_config_dir(os.path.join(self.work, "conf"), TWO_CPU_POOLS)
+        self.work = tempfile.mkdtemp(dir=self.workdir)
+        self.conf = write_config_dir(os.path.join(self.work, "conf"))
         self.containers = []
 
     def tearDown(self):
@@ -249,7 +528,3 @@ class RuntimeTestCase(unittest.TestCase):
         self.assertEqual(rc, 0, "%s run failed: %s" % (self.runtime.name, err))
         c.wait_ready()
         return c
-
-    def assert_all_free(self):
-        self.assertEqual({k: v for k, v in read_tasks(self.conf).items() if v}, {})
-        self.assertEqual(read_owners(self.conf), {})

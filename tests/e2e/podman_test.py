@@ -11,11 +11,10 @@ import json
 import os
 import subprocess
 import tempfile
-import time
-import unittest
 
 import kcm_e2e
-from kcm_e2e import (HOOK, PROBE, TWO_CPU_POOLS, make_rootfs, read_owners, read_tasks,
+from kcm_e2e import (HOOK, PROBE, make_temp_dir, podman_command, podman_run_options, read_owners,
+                     read_tasks, rootfs_tar_bytes, seen, unmount_below, wait_ready,
                      write_config_dir)
 
 HOOKS_D = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config",
@@ -24,11 +23,11 @@ IMAGE = "localhost/kcm-busybox:e2e"
 DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
 
 
-class PodmanTest(unittest.TestCase):
+class PodmanTest(kcm_e2e.ConfTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="kcm-e2e-podman-")
+        cls.tmp = make_temp_dir(cls.addClassCleanup, "kcm-e2e-podman-")
         cls.conf = os.path.join(cls.tmp, "conf")
         hooks = os.path.join(cls.tmp, "hooks.d")
         os.makedirs(hooks)
@@ -41,28 +40,20 @@ class PodmanTest(unittest.TestCase):
                 for a in hook["hook"]["args"]]
             with open(os.path.join(hooks, name), "w") as f:
                 json.dump(hook, f)
-        cls.podman = ["podman", "--root", os.path.join(cls.tmp, "root"),
-                      "--runroot", os.path.join(cls.tmp, "runroot"),
-                      "--tmpdir", os.path.join(cls.tmp, "libpod"),
-                      "--storage-driver", "vfs", "--events-backend", "none",
-                      "--cgroup-manager", "cgroupfs", "--runtime", "runc",
-                      "--hooks-dir", hooks]
-        rootfs = make_rootfs(os.path.join(cls.tmp, "rootfs"))
+        cls.podman = podman_command(cls.tmp, "--events-backend", "none", "--runtime", "runc",
+                                    "--hooks-dir", hooks)
         tarball = os.path.join(cls.tmp, "rootfs.tar")
-        subprocess.run(["tar", "-C", rootfs, "-cf", tarball, "."], check=True)
+        with open(tarball, "wb") as f:
+            f.write(rootfs_tar_bytes())
+        cls.addClassCleanup(cls.remove_all)
         cls.run_podman("import", tarball, IMAGE)
 
     @classmethod
-    def tearDownClass(cls):
+    def remove_all(cls):
         cls.run_podman("rm", "-a", "-f", "-t", "0", check=False)
         cls.run_podman("rmi", "-a", "-f", check=False)
-        # podman may leave mounts (shm) below its runroot; lazily drop any under tmp.
-        with open("/proc/self/mountinfo") as f:
-            points = [line.split()[4] for line in f]
-        for point in reversed(points):
-            if point.startswith(cls.tmp + "/"):
-                subprocess.run(["umount", "-l", point], check=False)
-        subprocess.run(["rm", "-rf", cls.tmp], check=True)
+        # podman may leave mounts (shm) below its runroot.
+        unmount_below(cls.tmp)
 
     @classmethod
     def run_podman(cls, *args, check=True):
@@ -71,7 +62,7 @@ class PodmanTest(unittest.TestCase):
 
     def setUp(self):
         subprocess.run(["rm", "-rf", self.conf], check=True)
-        write_config_dir(self.conf, TWO_CPU_POOLS)
+        write_config_dir(self.conf)
         self.names = []
 
     def tearDown(self):
@@ -82,28 +73,14 @@ class PodmanTest(unittest.TestCase):
         """podman run -d; returns (CompletedProcess, out dir)."""
         self.names.append(name)
         out = tempfile.mkdtemp(dir=self.tmp)
-        args = ["run", "-d", "--name", name, "--network=none",
-                "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-                "-v", out + ":/out"]
-        for key, value in annotations.items():
-            args += ["--annotation", "%s=%s" % (key, value)]
+        args = ["run", "-d"] + podman_run_options(name, annotations) + ["-v", out + ":/out"]
         return self.run_podman(*args, IMAGE, "sh", "-c", PROBE, check=False), out
 
     def started(self, name, annotations):
         r, out = self.run_container(name, annotations)
         self.assertEqual(r.returncode, 0, r.stderr)
-        deadline = time.monotonic() + 15
-        while not os.path.exists(os.path.join(out, "ready")):
-            self.assertLess(time.monotonic(), deadline, "container %s did not report" % name)
-            time.sleep(0.02)
+        wait_ready(name, out)
         return out
-
-    @staticmethod
-    def seen(out):
-        def read(name):
-            with open(os.path.join(out, name)) as f:
-                return f.read().strip()
-        return read("affinity"), read("cpuset")
 
     def stop(self, name, out):
         open(os.path.join(out, "stop"), "w").close()
@@ -113,8 +90,8 @@ class PodmanTest(unittest.TestCase):
     def test_two_containers_get_different_single_cpus_and_a_third_is_refused(self):
         a = self.started("kcm-a", DATAPLANE)
         b = self.started("kcm-b", DATAPLANE)
-        aff_a, cg_a = self.seen(a)
-        aff_b, cg_b = self.seen(b)
+        aff_a, cg_a = seen(a)
+        aff_b, cg_b = seen(b)
         self.assertEqual({aff_a, aff_b}, {"0", "1"})
         self.assertEqual((cg_a, cg_b), (aff_a, aff_b))
         before = (read_tasks(self.conf), read_owners(self.conf))
@@ -125,19 +102,18 @@ class PodmanTest(unittest.TestCase):
         self.assertEqual((read_tasks(self.conf), read_owners(self.conf)), before)
         self.stop("kcm-a", a)
         self.stop("kcm-b", b)
-        self.assertFalse(any(read_tasks(self.conf).values()))
-        self.assertEqual(read_owners(self.conf), {})
+        self.assert_all_free()
 
     def test_container_override_and_sandbox(self):
         app = self.started("kcm-app", {"io.kubernetes.container.name": "app",
                                        "kcm.intel.com/pool": "infra",
                                        "kcm.intel.com/pool.app": "dataplane"})
-        affinity, cpuset = self.seen(app)
+        affinity, cpuset = seen(app)
         self.assertIn(affinity, ("0", "1"))
         self.assertEqual(cpuset, affinity)
         sandbox = self.started("kcm-pause", dict(DATAPLANE, **{
             "io.kubernetes.cri-o.ContainerType": "sandbox"}))
-        self.assertEqual(self.seen(sandbox), ("0-1", "0-1"))
+        self.assertEqual(seen(sandbox), ("0-1", "0-1"))
         self.assertEqual(len(read_owners(self.conf)), 1)
 
     def test_unannotated_container_never_runs_the_hook(self):
@@ -145,7 +121,7 @@ class PodmanTest(unittest.TestCase):
         # directory would otherwise fail the container.
         subprocess.run(["rm", "-rf", self.conf], check=True)
         out = self.started("kcm-plain", {})
-        self.assertEqual(self.seen(out), ("0-1", "0-1"))
+        self.assertEqual(seen(out), ("0-1", "0-1"))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,12 @@ create, start, state, exec, kill and delete exactly as it would call runc.
 import json
 import os
 import subprocess
-import sys
 import time
-import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import runtime_support as rs  # noqa: E402
+import kcm_e2e
+from kcm_e2e import (HOOK, RUNTIME, SHIPPED_CONFIG, STATUS_SCRIPT, busy_lists, cpus_allowed_list,
+                     host_cpuset_cpus, kill_process, remove_cgroup_dirs, runtime_log_text,
+                     runtime_workspace, unmount_below, wait_for, write_oci_archive)
 
 # containerd's runc shim keeps runc's state in /run/containerd/runc/<namespace> and the
 # cgroups in /<namespace>/<id>, outside our temp dir: a namespace of our own per run
@@ -41,13 +41,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 """
 
 
-class ContainerdTest(unittest.TestCase):
+class ContainerdTest(kcm_e2e.ConfTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.t = rs.make_temp_dir(cls.addClassCleanup, "kcm-runtime-containerd-")
-        cls.conf = rs.make_conf_dir(cls.t)
-        cls.log = os.path.join(cls.t, "kcm-runtime.log")
-        runtime_config = rs.write_runtime_config(cls.t, cls.conf)
+        cls.t, cls.conf, runtime_config = runtime_workspace(cls.addClassCleanup,
+                                                            "kcm-runtime-containerd-")
         config = os.path.join(cls.t, "config.toml")
         with open(config, "w") as f:
             f.write(CONTAINERD_CONFIG.format(t=cls.t))
@@ -62,11 +60,11 @@ class ContainerdTest(unittest.TestCase):
              "--address", cls.sock, "--config", config],
             env=env, stdout=cls.containerd_log, stderr=subprocess.STDOUT)
         cls.addClassCleanup(cls.stop_containerd)
-        ready = rs.wait_for(lambda: os.path.exists(cls.sock) and cls.ctr("version").returncode == 0,
-                            timeout=30)
+        ready = wait_for(lambda: os.path.exists(cls.sock) and cls.ctr("version").returncode == 0,
+                         timeout=30)
         if not ready:
             raise RuntimeError("containerd did not start: see " + cls.containerd_log.name)
-        archive = rs.write_oci_archive(os.path.join(cls.t, "busybox-oci.tar"), IMAGE)
+        archive = write_oci_archive(os.path.join(cls.t, "busybox-oci.tar"), IMAGE)
         cls.ctr("images", "import", "--no-unpack", "--base-name", IMAGE, archive, check=True)
 
     @classmethod
@@ -86,14 +84,10 @@ class ContainerdTest(unittest.TestCase):
                 cls.ctr("tasks", "delete", "--force", task)
             for container in cls.ctr("containers", "ls", "-q").stdout.split():
                 cls.ctr("containers", "delete", container)
-        rs.kill_process(cls.containerd)
+        kill_process(cls.containerd)
         # The snapshotter's mounts under our root, should a container outlive the test.
-        with open("/proc/self/mountinfo") as f:
-            mounts = [line.split()[4] for line in f]
-        for mount in reversed(mounts):
-            if mount.startswith(cls.t + "/"):
-                subprocess.run(["umount", "-l", mount], capture_output=True)
-        rs.remove_cgroup_dirs(NAMESPACE)
+        unmount_below(cls.t)
+        remove_cgroup_dirs(NAMESPACE)
         try:
             os.rmdir("/run/containerd/runc/" + NAMESPACE)
         except OSError:
@@ -105,76 +99,66 @@ class ContainerdTest(unittest.TestCase):
         with open(path) as f:
             return json.load(f)
 
-    def log_text(self):
-        if not os.path.exists(self.log):
-            return ""
-        with open(self.log) as f:
-            return f.read()
-
     def run_container(self, cid, script, annotations=()):
         args = ["ctr", "-a", self.sock, "-n", NAMESPACE, "run", "--rm",
-                "--runc-binary", rs.runtime_bin()]
+                "--runc-binary", RUNTIME]
         for annotation in annotations:
             args += ["--annotation", annotation]
         proc = subprocess.Popen(args + [REF, cid, "sh", "-c", script], text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.addCleanup(rs.kill_process, proc)
+        self.addCleanup(kill_process, proc)
         return proc
 
     def test_annotated_container_is_pinned_and_released(self):
-        proc = self.run_container("kcm-pinned", rs.STATUS_SCRIPT,
+        proc = self.run_container("kcm-pinned", STATUS_SCRIPT,
                                   ["kcm.intel.com/pool=dataplane"])
-        busy = rs.wait_for(lambda: rs.busy_lists(self.conf))
-        self.assertEqual(len(busy), 1, busy)
-        (cpus, pids), = busy.items()
+        cpus, pids = self.one_dataplane_list()
         # kcm-hook writes the tasks file first and applies the cpuset right after.
-        self.assertTrue(rs.wait_for(lambda: rs.host_cpuset_cpus(pids[0]) == cpus),
-                        rs.host_cpuset_cpus(pids[0]))
+        self.assertTrue(wait_for(lambda: host_cpuset_cpus(pids[0]) == cpus),
+                        host_cpuset_cpus(pids[0]))
         hooks = self.bundle_config("kcm-pinned")["hooks"]
-        self.assertEqual([h["path"] for h in hooks["prestart"]], [rs.hook_bin()])
-        self.assertEqual([h["path"] for h in hooks["poststop"]], [rs.hook_bin()])
+        self.assertEqual([h["path"] for h in hooks["prestart"]], [HOOK])
+        self.assertEqual([h["path"] for h in hooks["poststop"]], [HOOK])
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
-        self.assertEqual(rs.cpus_allowed_list(out), cpus, out)
-        self.assertEqual(rs.busy_lists(self.conf), {})
+        self.assertEqual(cpus_allowed_list(out), cpus, out)
+        self.assertEqual(busy_lists(self.conf), {})
         self.assertEqual(os.listdir(os.path.join(self.conf, "owners")), [])
 
     def test_unannotated_container_is_untouched(self):
-        proc = self.run_container("kcm-plain", rs.STATUS_SCRIPT)
-        self.assertTrue(rs.wait_for(lambda: self.ctr("tasks", "ls").stdout.find("RUNNING") >= 0))
+        proc = self.run_container("kcm-plain", STATUS_SCRIPT)
+        self.assertTrue(wait_for(lambda: self.ctr("tasks", "ls").stdout.find("RUNNING") >= 0))
         self.assertNotIn("hooks", self.bundle_config("kcm-plain"))
-        self.assertEqual(rs.busy_lists(self.conf), {})
+        self.assertEqual(busy_lists(self.conf), {})
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
-        self.assertEqual(rs.cpus_allowed_list(out), "0-1", out)
-        self.assertNotIn("kcm-plain", self.log_text())
+        self.assertEqual(cpus_allowed_list(out), "0-1", out)
+        self.assertNotIn("kcm-plain", runtime_log_text(self.t))
 
     def test_detached_container_exec_and_delete_go_through_the_wrapper(self):
         cid = "kcm-detached"
-        result = self.ctr("run", "-d", "--runc-binary", rs.runtime_bin(), "--annotation",
+        result = self.ctr("run", "-d", "--runc-binary", RUNTIME, "--annotation",
                           "kcm.intel.com/pool=dataplane", REF, cid, "sleep", "60")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.addCleanup(self.ctr, "containers", "delete", cid)
         self.addCleanup(self.ctr, "tasks", "delete", "--force", cid)
-        busy = rs.wait_for(lambda: rs.busy_lists(self.conf))
-        self.assertEqual(len(busy), 1, busy)
-        (cpus, _), = busy.items()
+        cpus, _ = self.one_dataplane_list()
         # exec, kill and delete reach runc through the wrapper untouched.
         result = self.ctr("tasks", "exec", "--exec-id", "probe", cid,
                           "grep", "Cpus_allowed_list", "/proc/self/status")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(rs.cpus_allowed_list(result.stdout), cpus)
+        self.assertEqual(cpus_allowed_list(result.stdout), cpus)
         self.assertEqual(self.ctr("tasks", "kill", "-s", "KILL", cid).returncode, 0)
-        rs.wait_for(lambda: "STOPPED" in self.ctr("tasks", "ls").stdout)
+        wait_for(lambda: "STOPPED" in self.ctr("tasks", "ls").stdout)
         result = self.ctr("tasks", "delete", cid)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(rs.wait_for(lambda: rs.busy_lists(self.conf) == {}, timeout=10), True)
+        self.assertEqual(wait_for(lambda: busy_lists(self.conf) == {}, timeout=10), True)
 
     def test_shipped_snippet_registers_the_kcm_runtime(self):
         main_config = os.path.join(self.t, "imports.toml")
         with open(main_config, "w") as f:
             f.write('version = 2\nimports = ["%s"]\n'
-                    % os.path.join(rs.SHIPPED_CONFIG, "containerd", "kcm.toml"))
+                    % os.path.join(SHIPPED_CONFIG, "containerd", "kcm.toml"))
         result = subprocess.run(["containerd", "--config", main_config, "config", "dump"],
                                 capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -185,5 +169,4 @@ class ContainerdTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    rs.require_root()
-    unittest.main(verbosity=2)
+    kcm_e2e.main("KCM_RUNTIME_BIN")

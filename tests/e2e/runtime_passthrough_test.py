@@ -8,11 +8,11 @@ exits 7, so the test sees exactly what runc would have received.
 import json
 import os
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import runtime_support as rs  # noqa: E402
+import kcm_e2e
+from kcm_e2e import (RUNTIME, SHIPPED_CONFIG, make_temp_dir, runtime_log_text, write_config_dir,
+                     write_runtime_config)
 
 FAKE_EXIT = 7
 FAKE_SCRIPT = """#!/bin/sh
@@ -24,8 +24,8 @@ exit {code}
 
 class PassThroughTest(unittest.TestCase):
     def setUp(self):
-        self.root = rs.make_temp_dir(self.addCleanup, "kcm-runtime-pass-")
-        self.conf = rs.make_conf_dir(self.root)
+        self.root = make_temp_dir(self.addCleanup, "kcm-runtime-pass-")
+        self.conf = write_config_dir(os.path.join(self.root, "kcm"))
         self.argv_file = os.path.join(self.root, "argv")
         self.fake_dir = os.path.join(self.root, "fakebin")
         os.makedirs(self.fake_dir)
@@ -34,13 +34,13 @@ class PassThroughTest(unittest.TestCase):
         with open(self.fake, "w") as f:
             f.write(FAKE_SCRIPT.format(argv_file=self.argv_file, code=FAKE_EXIT))
         os.chmod(self.fake, 0o755)
-        self.config = rs.write_runtime_config(self.root, self.conf, runtime=self.fake)
+        self.config = write_runtime_config(self.root, self.conf, runtime=self.fake)
         self.env = dict(os.environ, KCM_RUNTIME_CONFIG=self.config)
 
     def wrapper(self, args, env=None, cwd=None):
         if os.path.exists(self.argv_file):
             os.unlink(self.argv_file)
-        return subprocess.run([rs.runtime_bin()] + args, env=env or self.env, cwd=cwd or self.root,
+        return subprocess.run([RUNTIME] + args, env=env or self.env, cwd=cwd or self.root,
                               capture_output=True, text=True, timeout=30)
 
     def recorded(self):
@@ -131,8 +131,7 @@ class PassThroughTest(unittest.TestCase):
         result = self.wrapper(args)
         self.assert_passed_through(args, result)
         self.assertIn("passing the container through", result.stderr)
-        with open(os.path.join(self.root, "kcm-runtime.log")) as f:
-            self.assertIn("config.json", f.read())
+        self.assertIn("config.json", runtime_log_text(self.root))
 
     def test_missing_bundle_is_passed_through(self):
         args = ["create", "--bundle", os.path.join(self.root, "absent"), "c1"]
@@ -160,29 +159,29 @@ class PassThroughTest(unittest.TestCase):
         self.assertIn('"' + self.config + '"', result.stderr)
 
     def test_wrapper_configured_as_its_own_runtime_is_refused(self):
-        rs.write_runtime_config(self.root, self.conf, runtime=rs.runtime_bin())
+        write_runtime_config(self.root, self.conf, runtime=RUNTIME)
         result = self.wrapper(["state", "c1"])
         self.assertEqual(result.returncode, 1)
         self.assertIn("itself", result.stderr)
         self.assertTrue(result.stderr.startswith("kcm-runtime: "), result.stderr)
 
     def test_wrapper_installed_as_runc_first_on_path_finds_the_real_one(self):
-        rs.write_runtime_config(self.root, self.conf)  # no "runtime": runc on PATH
+        write_runtime_config(self.root, self.conf)  # no "runtime": runc on PATH
         shadow = os.path.join(self.root, "shadow")
         os.makedirs(shadow)
-        os.symlink(rs.runtime_bin(), os.path.join(shadow, "runc"))
+        os.symlink(RUNTIME, os.path.join(shadow, "runc"))
         env = dict(self.env, PATH=shadow + ":" + self.fake_dir)
         self.assert_passed_through(["state", "c1"], self.wrapper(["state", "c1"], env=env))
 
     def test_missing_runtime_is_a_clear_error(self):
-        rs.write_runtime_config(self.root, self.conf, runtime=os.path.join(self.root, "nope"))
+        write_runtime_config(self.root, self.conf, runtime=os.path.join(self.root, "nope"))
         result = self.wrapper(["state", "c1"])
         self.assertEqual(result.returncode, 1)
         self.assertIn("find the real runtime", result.stderr)
         self.assertIn("nope", result.stderr)
 
     def test_missing_hook_fails_a_container_that_asks_for_cpus(self):
-        rs.write_runtime_config(self.root, self.conf, runtime=self.fake,
+        write_runtime_config(self.root, self.conf, runtime=self.fake,
                                 hook=os.path.join(self.root, "no-hook"))
         bundle = self.bundle({"kcm.intel.com/pool": "dataplane"})
         result = self.wrapper(["create", "-b", bundle, "c1"])
@@ -225,7 +224,7 @@ class PassThroughTest(unittest.TestCase):
         self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
 
     def test_shipped_config_file_is_valid(self):
-        with open(os.path.join(rs.SHIPPED_CONFIG, "kcm-runtime.json")) as f:
+        with open(os.path.join(SHIPPED_CONFIG, "kcm-runtime.json")) as f:
             shipped = json.load(f)
         shipped["logFile"] = os.path.join(self.root, "shipped.log")
         with open(self.config, "w") as f:
@@ -237,5 +236,4 @@ class PassThroughTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    rs.require_root()
-    unittest.main(verbosity=2)
+    kcm_e2e.main("KCM_RUNTIME_BIN")

@@ -3,25 +3,22 @@
 import json
 import os
 import subprocess
-import sys
-import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import runtime_support as rs  # noqa: E402
+import kcm_e2e
+from kcm_e2e import (HOOK, RUNTIME, STATUS_SCRIPT, TWO_CPU_POOLS, busy_lists, cpus_allowed_list,
+                     cpuset_cpus, runtime_log_text, runtime_workspace, write_bundle)
 
 DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
 
 
-class RuncDropInTest(unittest.TestCase):
+class RuncDropInTest(kcm_e2e.ConfTestCase):
     def setUp(self):
-        self.root = rs.make_temp_dir(self.addCleanup, "kcm-runtime-runc-")
-        self.conf = rs.make_conf_dir(self.root)
+        self.root, self.conf, config = runtime_workspace(self.addCleanup, "kcm-runtime-runc-")
         self.state = os.path.join(self.root, "runc-state")
-        self.env = dict(os.environ, KCM_RUNTIME_CONFIG=rs.write_runtime_config(self.root, self.conf))
-        self.log = os.path.join(self.root, "kcm-runtime.log")
+        self.env = dict(os.environ, KCM_RUNTIME_CONFIG=config)
 
     def start(self, bundle, cid, use_cwd=False):
-        args = [rs.runtime_bin(), "--root", self.state, "run"]
+        args = [RUNTIME, "--root", self.state, "run"]
         if not use_cwd:
             args += ["-b", bundle]
         proc = subprocess.Popen(args + [cid], cwd=bundle, env=self.env, text=True,
@@ -37,51 +34,43 @@ class RuncDropInTest(unittest.TestCase):
         self.addCleanup(cleanup)
         return proc
 
-    def log_text(self):
-        if not os.path.exists(self.log):
-            return ""
-        with open(self.log) as f:
-            return f.read()
-
     def test_annotated_run_is_pinned_while_it_runs_and_released_after(self):
-        bundle = rs.write_bundle(os.path.join(self.root, "b"), ["sh", "-c", rs.STATUS_SCRIPT],
+        bundle = write_bundle(os.path.join(self.root, "b"), ["sh", "-c", STATUS_SCRIPT],
                                  DATAPLANE)
         os.chmod(os.path.join(bundle, "config.json"), 0o600)
         proc = self.start(bundle, "kcm-rt-pinned")
-        busy = rs.wait_for(lambda: rs.busy_lists(self.conf))
-        self.assertEqual(len(busy), 1, busy)
-        (cpus, pids), = busy.items()
+        cpus, pids = self.one_dataplane_list()
         # The pid recorded is the container's init as the runtime knows it, asked
         # through the wrapper (state passes through untouched).
-        state = subprocess.run([rs.runtime_bin(), "--root", self.state, "state", "kcm-rt-pinned"],
+        state = subprocess.run([RUNTIME, "--root", self.state, "state", "kcm-rt-pinned"],
                                env=self.env, capture_output=True, text=True, timeout=30)
         self.assertEqual(state.returncode, 0, state.stderr)
         self.assertEqual(pids, [json.loads(state.stdout)["pid"]])
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
-        self.assertEqual(rs.cpus_allowed_list(out), cpus, out)
-        self.assertEqual(rs.cpuset_cpus(out), cpus, out)
-        self.assertEqual(rs.busy_lists(self.conf), {})
+        self.assertEqual(cpus_allowed_list(out), cpus, out)
+        self.assertEqual(cpuset_cpus(out), cpus, out)
+        self.assertEqual(busy_lists(self.conf), {})
         self.assertEqual(os.listdir(os.path.join(self.conf, "owners")), [])
         config_path = os.path.join(bundle, "config.json")
         self.assertEqual(os.stat(config_path).st_mode & 0o7777, 0o600)
         with open(config_path) as f:
             hooks = json.load(f)["hooks"]
-        self.assertEqual([h["path"] for h in hooks["prestart"]], [rs.hook_bin()])
+        self.assertEqual([h["path"] for h in hooks["prestart"]], [HOOK])
         self.assertEqual(hooks["poststop"][0]["args"],
                          ["kcm-hook", "--conf-dir=" + self.conf, "poststop"])
 
     def test_bundle_defaults_to_the_working_directory(self):
-        bundle = rs.write_bundle(os.path.join(self.root, "b"), ["sh", "-c", rs.STATUS_SCRIPT],
+        bundle = write_bundle(os.path.join(self.root, "b"), ["sh", "-c", STATUS_SCRIPT],
                                  DATAPLANE)
         proc = self.start(bundle, "kcm-rt-cwd", use_cwd=True)
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
-        self.assertIn(rs.cpus_allowed_list(out), rs.DATAPLANE_LISTS, out)
-        self.assertEqual(rs.busy_lists(self.conf), {})
+        self.assertIn(cpus_allowed_list(out), TWO_CPU_POOLS["dataplane"][1], out)
+        self.assertEqual(busy_lists(self.conf), {})
 
     def test_unannotated_bundle_is_not_touched(self):
-        bundle = rs.write_bundle(os.path.join(self.root, "b"),
+        bundle = write_bundle(os.path.join(self.root, "b"),
                                  ["grep", "Cpus_allowed_list", "/proc/self/status"])
         config_path = os.path.join(bundle, "config.json")
         before = os.stat(config_path)
@@ -90,15 +79,15 @@ class RuncDropInTest(unittest.TestCase):
         proc = self.start(bundle, "kcm-rt-plain")
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
-        self.assertEqual(rs.cpus_allowed_list(out), "0-1")
+        self.assertEqual(cpus_allowed_list(out), "0-1")
         after = os.stat(config_path)
         self.assertEqual((after.st_ino, after.st_mtime_ns), (before.st_ino, before.st_mtime_ns))
         with open(config_path, "rb") as f:
             self.assertEqual(f.read(), content)
-        self.assertEqual(rs.busy_lists(self.conf), {})
+        self.assertEqual(busy_lists(self.conf), {})
 
     def test_invalid_annotation_reaches_the_user_through_the_hook(self):
-        bundle = rs.write_bundle(os.path.join(self.root, "b"), ["true"],
+        bundle = write_bundle(os.path.join(self.root, "b"), ["true"],
                                  {"kcm.intel.com/pool": "Data Plane"})
         proc = self.start(bundle, "kcm-rt-invalid")
         out, err = proc.communicate(timeout=60)
@@ -106,10 +95,9 @@ class RuncDropInTest(unittest.TestCase):
         # runc reports the failing prestart hook with the hook's stderr.
         self.assertIn("kcm.intel.com/pool", err)
         self.assertIn("Data Plane", err)
-        self.assertIn("kcm-hook rejects it", self.log_text())
-        self.assertEqual(rs.busy_lists(self.conf), {})
+        self.assertIn("kcm-hook rejects it", runtime_log_text(self.root))
+        self.assertEqual(busy_lists(self.conf), {})
 
 
 if __name__ == "__main__":
-    rs.require_root()
-    unittest.main(verbosity=2)
+    kcm_e2e.main("KCM_RUNTIME_BIN")
