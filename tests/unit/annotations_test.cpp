@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "error.h"
+#include "test_support.h"
 
 namespace kcm {
 namespace {
@@ -11,13 +12,7 @@ using Annotations = std::map<std::string, std::string>;
 
 // The message of the usage Error pool_request throws, or "" when it throws none.
 std::string usage_error_of(const Annotations& a) {
-  try {
-    pool_request(a);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_code(), kExitUsage);
-    return e.what();
-  }
-  return "";
+  return testing_support::usage_error_by([&] { pool_request(a); });
 }
 
 TEST(AnnotationsTest, NoAnnotationsAsksForNothing) {

@@ -2,12 +2,11 @@
 
 #include <sys/stat.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <gtest/gtest.h>
 
 #include "error.h"
 #include "fs.h"
+#include "test_support.h"
 
 namespace kcm {
 namespace {
@@ -138,18 +137,11 @@ TEST(CgroupTest, VanishedProcessIsAnError) {
 
 class WriteCpusetTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/kcm-cgroup-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::system(("rm -rf " + dir_).c_str());
-  }
   void put(const std::string& name, const std::string& content) {
-    std::ofstream(join_path(dir_, name)) << content;
+    testing_support::write_file(join_path(dir_, name), content);
   }
-  std::string dir_;
+  testing_support::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(WriteCpusetTest, V1WritesAndReadsBackCpus) {

@@ -15,40 +15,17 @@ namespace {
 namespace stdfs = std::filesystem;
 using testing::ElementsAre;
 using testing::StartsWith;
-using testing_support::make_example_conf;
-using testing_support::read_text;
-using testing_support::snapshot;
-using testing_support::TempDir;
-using testing_support::thrown_by;
-using testing_support::write_file;
-
-std::vector<std::string> list_names(const Pool& pool) {
-  std::vector<std::string> names;
-  for (const auto& [name, list] : pool.lists) names.push_back(name);
-  return names;
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : stdfs::directory_iterator(dir)) names.push_back(e.path().filename());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+using namespace testing_support;
 
 Owner sample_owner(const std::string& id) {
   return Owner{id, 2000, 123456, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"};
 }
 
-// A config directory in a temp dir; `conf` is its path.
-class ConfigDirTest : public testing::Test {
+class ConfigDirTest : public ConfDirTest {
  protected:
-  std::string path(const std::string& relative) const { return conf + "/" + relative; }
   std::string read_error() const {
     return thrown_by([&] { ConfigDir::open(conf).read(); }).message;
   }
-
-  TempDir tmp;
-  const std::string conf = tmp / "conf";
 };
 
 // --- names and tasks text -------------------------------------------------------------

@@ -16,22 +16,12 @@ namespace kcm {
 namespace {
 
 namespace stdfs = std::filesystem;
-using testing_support::read_text;
-using testing_support::TempDir;
-using testing_support::thrown_by;
-using testing_support::write_file;
+using namespace testing_support;
 
 mode_t mode_of(const std::string& path) {
   struct stat st;
   EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
   return st.st_mode & 07777;
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : stdfs::directory_iterator(dir)) names.push_back(e.path().filename());
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 // Restores the process umask at the end of a scope.

@@ -2,13 +2,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "error.h"
+#include "test_support.h"
 
 namespace kcm {
 namespace {
@@ -20,9 +19,6 @@ using testing::HasSubstr;
 class InClusterTest : public testing::Test {
  protected:
   InClusterTest() {
-    std::string tmpl = fs::path(testing::TempDir()) / "kcm-k8s-config-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl);
-    dir_ = tmpl;
     write("token", "token-1\n");
     write("ca.crt", "-----BEGIN CERTIFICATE-----\n");
     write("namespace", "kcm");
@@ -31,10 +27,8 @@ class InClusterTest : public testing::Test {
             {"NODE_NAME", "node-1.example"},
             {kServiceAccountDirEnv, dir_}};
   }
-  ~InClusterTest() override { fs::remove_all(dir_); }
-
   void write(const std::string& name, const std::string& content) const {
-    std::ofstream(fs::path(dir_) / name, std::ios::binary) << content;
+    testing_support::write_file(dir_ + "/" + name, content);
   }
 
   InClusterConfig load(NeedNamespace need = NeedNamespace::kNo) const {
@@ -59,7 +53,8 @@ class InClusterTest : public testing::Test {
     return "";
   }
 
-  std::string dir_;
+  testing_support::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
   std::map<std::string, std::string> env_;
 };
 

@@ -22,12 +22,7 @@ using std::chrono::milliseconds;
 using testing::EndsWith;
 using testing::HasSubstr;
 using testing::StartsWith;
-using testing_support::read_text;
-using testing_support::run_in_child;
-using testing_support::ScopedEnv;
-using testing_support::TempDir;
-using testing_support::thrown_by;
-using testing_support::write_file;
+using namespace testing_support;
 
 // A lock held by another process until the object goes away.
 class HeldElsewhere {

@@ -7,19 +7,14 @@
 #include <gtest/gtest.h>
 
 #include "error.h"
+#include "test_support.h"
 
 namespace kcm {
 namespace {
 
 // The message of the usage Error parse_oci_state throws, or "" when it throws none.
 std::string usage_error_of(std::string_view text) {
-  try {
-    parse_oci_state(text);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_code(), kExitUsage);
-    return e.what();
-  }
-  return "";
+  return testing_support::usage_error_by([&] { parse_oci_state(text); });
 }
 
 TEST(OciStateTest, ParsesRuncPrestartState) {

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -18,9 +17,7 @@ namespace {
 namespace stdfs = std::filesystem;
 using testing::ElementsAre;
 using testing::IsEmpty;
-using testing_support::TempDir;
-using testing_support::thrown_by;
-using testing_support::write_file;
+using namespace testing_support;
 
 const std::string kTopologies = std::string(KCM_FIXTURES_DIR) + "/topologies";
 
@@ -54,12 +51,6 @@ class TempSysfs {
  private:
   TempDir dir_;
 };
-
-std::vector<std::string> list_names(const Pool& pool) {
-  std::vector<std::string> names;
-  for (const auto& [name, list] : pool.lists) names.push_back(name);
-  return names;
-}
 
 TEST(PoolLayoutTest, DocumentExampleOnSixteenCpus) {
   const PoolLayout layout = plan_pools(TempSysfs(8).read(), 4, 1);
@@ -265,13 +256,7 @@ TEST_P(PoolLayoutMachineTest, DataplaneOnOneNodeWhenOneNodeHasEnoughCores) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, PoolLayoutMachineTest, testing::ValuesIn(machines()),
-                         [](const testing::TestParamInfo<std::string>& info) {
-                           std::string name = info.param;
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+                         fixture_test_name);
 
 }  // namespace
 }  // namespace kcm

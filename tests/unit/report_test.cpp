@@ -15,11 +15,7 @@ namespace stdfs = std::filesystem;
 using nlohmann::json;
 using testing::ElementsAre;
 using testing::IsEmpty;
-using testing_support::FakeProcfs;
-using testing_support::make_example_conf;
-using testing_support::read_text;
-using testing_support::TempDir;
-using testing_support::write_file;
+using namespace testing_support;
 
 const std::string kFixtures = KCM_FIXTURES_DIR;
 
@@ -93,7 +89,7 @@ TEST(DescribeTest, CpusIsTheListNameAsWritten) {
 
 // dataplane 4,12: 2000 live; 5,13: 2001 dead; 6,14: 2002 live but started at another time
 // than its record says; infra: 3000 live on the wrong CPUs, 3001 a zombie.
-class ReconcileTest : public testing::Test {
+class ReconcileTest : public ConfDirTest {
  protected:
   void SetUp() override {
     write_file(conf + "/pools/dataplane/exclusive", "1");
@@ -118,8 +114,6 @@ class ReconcileTest : public testing::Test {
     return build_reconcile_report(dir.read(), dir.read_owners(), Procfs(proc.root()));
   }
 
-  TempDir tmp;
-  const std::string conf = tmp / "conf";
   FakeProcfs proc;
 };
 

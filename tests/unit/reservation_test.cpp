@@ -18,14 +18,9 @@ namespace stdfs = std::filesystem;
 using std::chrono::milliseconds;
 using testing::ElementsAre;
 using testing::IsEmpty;
-using testing_support::make_example_conf;
-using testing_support::read_text;
-using testing_support::snapshot;
-using testing_support::TempDir;
-using testing_support::thrown_by;
-using testing_support::write_file;
+using namespace testing_support;
 
-class ReservationTest : public testing::Test {
+class ReservationTest : public ConfDirTest {
  protected:
   // The document's example with every dataplane list free.
   void SetUp() override {
@@ -37,7 +32,7 @@ class ReservationTest : public testing::Test {
     return std::to_string(core) + "," + std::to_string(core + 8);
   }
   std::string tasks_path(const std::string& pool, const std::string& list) const {
-    return conf + "/pools/" + pool + "/" + list + "/tasks";
+    return path("pools/" + pool + "/" + list + "/tasks");
   }
   std::string tasks(const std::string& pool, const std::string& list) const {
     return read_text(tasks_path(pool, list));
@@ -54,8 +49,6 @@ class ReservationTest : public testing::Test {
     return s;
   }
 
-  TempDir tmp;
-  const std::string conf = tmp / "conf";
   // No node/ directory: every CPU counts as node 0.
   const LockOptions lock{"kcm-test", milliseconds(10000), tmp / "sys"};
 };

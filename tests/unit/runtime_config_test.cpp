@@ -9,31 +9,22 @@
 #include <fstream>
 
 #include "error.h"
+#include "test_support.h"
 
 namespace kcm {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "kcm-runtime-config-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-  std::string make_executable(const std::string& rel) const {
-    std::string p = path_ + "/" + rel;
-    fs::create_directories(fs::path(p).parent_path());
-    std::ofstream(p) << "#!/bin/sh\n";
-    fs::permissions(p, fs::perms::owner_all);
-    return p;
-  }
+using testing_support::TempDir;
 
- private:
-  std::string path_;
-};
+// A shell script at `rel` in `dir`, executable by its owner only; returns its path.
+std::string make_executable(const TempDir& dir, const std::string& rel) {
+  const std::string p = dir / rel;
+  testing_support::write_file(p, "#!/bin/sh\n");
+  fs::permissions(p, fs::perms::owner_all);
+  return p;
+}
 
 TEST(RuntimeConfigTest, EmptyObjectMeansDefaults) {
   auto c = parse_runtime_config("{}", "f");
@@ -95,23 +86,23 @@ TEST(RuntimeConfigTest, PathFromEnvironment) {
 
 TEST(RuntimeConfigTest, DefaultRuntimeIsRuncOnPath) {
   TempDir dir;
-  const std::string self = dir.make_executable("bin/kcm-runtime");
-  const std::string runc = dir.make_executable("sbin/runc");
+  const std::string self = make_executable(dir, "bin/kcm-runtime");
+  const std::string runc = make_executable(dir, "sbin/runc");
   EXPECT_EQ(resolve_runtime("", dir.path() + "/nothing:" + dir.path() + "/sbin", self), runc);
 }
 
 TEST(RuntimeConfigTest, WrapperInstalledAsRuncIsSkippedOnPath) {
   TempDir dir;
-  const std::string self = dir.make_executable("bin/kcm-runtime");
+  const std::string self = make_executable(dir, "bin/kcm-runtime");
   fs::create_directories(dir.path() + "/first");
   fs::create_symlink(self, dir.path() + "/first/runc");
-  const std::string runc = dir.make_executable("sbin/runc");
+  const std::string runc = make_executable(dir, "sbin/runc");
   EXPECT_EQ(resolve_runtime("", dir.path() + "/first:" + dir.path() + "/sbin", self), runc);
 }
 
 TEST(RuntimeConfigTest, HardLinkToWrapperIsSkippedOnPath) {
   TempDir dir;
-  const std::string self = dir.make_executable("bin/kcm-runtime");
+  const std::string self = make_executable(dir, "bin/kcm-runtime");
   fs::create_directories(dir.path() + "/first");
   fs::create_hard_link(self, dir.path() + "/first/runc");
   EXPECT_THROW(resolve_runtime("", dir.path() + "/first", self), Error);
@@ -119,7 +110,7 @@ TEST(RuntimeConfigTest, HardLinkToWrapperIsSkippedOnPath) {
 
 TEST(RuntimeConfigTest, ConfiguredPathToWrapperIsALoop) {
   TempDir dir;
-  const std::string self = dir.make_executable("bin/kcm-runtime");
+  const std::string self = make_executable(dir, "bin/kcm-runtime");
   fs::create_symlink(self, dir.path() + "/runc");
   try {
     resolve_runtime(dir.path() + "/runc", "", self);
@@ -131,35 +122,35 @@ TEST(RuntimeConfigTest, ConfiguredPathToWrapperIsALoop) {
 
 TEST(RuntimeConfigTest, ConfiguredAbsolutePathIsUsed) {
   TempDir dir;
-  const std::string self = dir.make_executable("bin/kcm-runtime");
-  const std::string crun = dir.make_executable("opt/crun");
+  const std::string self = make_executable(dir, "bin/kcm-runtime");
+  const std::string crun = make_executable(dir, "opt/crun");
   EXPECT_EQ(resolve_runtime(crun, "", self), crun);
 }
 
 TEST(RuntimeConfigTest, ConfiguredBareNameIsLookedUpOnPath) {
   TempDir dir;
-  const std::string self = dir.make_executable("bin/kcm-runtime");
-  const std::string crun = dir.make_executable("opt/crun");
+  const std::string self = make_executable(dir, "bin/kcm-runtime");
+  const std::string crun = make_executable(dir, "opt/crun");
   EXPECT_EQ(resolve_runtime("crun", dir.path() + "/opt", self), crun);
 }
 
 TEST(RuntimeConfigTest, MissingRuntimeIsAnError) {
   TempDir dir;
-  const std::string self = dir.make_executable("bin/kcm-runtime");
+  const std::string self = make_executable(dir, "bin/kcm-runtime");
   EXPECT_THROW(resolve_runtime("", dir.path() + "/none", self), Error);
   EXPECT_THROW(resolve_runtime(dir.path() + "/none/runc", "", self), Error);
 }
 
 TEST(RuntimeConfigTest, NonExecutableRuntimeIsAnError) {
   TempDir dir;
-  const std::string self = dir.make_executable("bin/kcm-runtime");
+  const std::string self = make_executable(dir, "bin/kcm-runtime");
   std::ofstream(dir.path() + "/runc") << "x";
   EXPECT_THROW(resolve_runtime(dir.path() + "/runc", "", self), Error);
 }
 
 TEST(RuntimeConfigTest, DefaultHookIsBesideTheWrapper) {
   TempDir dir;
-  const std::string self = dir.make_executable("install/kcm-runtime");
+  const std::string self = make_executable(dir, "install/kcm-runtime");
   fs::create_directories(dir.path() + "/bin");
   fs::create_symlink(self, dir.path() + "/bin/kcm-runtime");
   EXPECT_EQ(resolve_hook("", dir.path() + "/bin/kcm-runtime"),

@@ -1,5 +1,6 @@
 // Helpers the unit tests share: scratch directories, whole-file I/O, directory snapshots,
-// environment overrides, child processes and a fake procfs. Test-only code.
+// thrown errors, environment overrides, config directories, child processes, a fake
+// procfs and fixture names. Test-only code.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -18,7 +21,10 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "config_dir.h"
 #include "error.h"
 
 namespace kcm::testing_support {
@@ -63,6 +69,14 @@ inline std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+// The names in `dir`, sorted.
+inline std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 // Every entry under `root` (relative path -> type, mode and content or link target), to
 // compare a directory before and after an operation that must not change it.
 inline std::map<std::string, std::string> snapshot(const std::string& root) {
@@ -96,6 +110,16 @@ Thrown thrown_by(F&& f) {
     return {e.what(), e.exit_code()};
   }
   return {"(no error)", -1};
+}
+
+// The message of the usage Error `f` throws, or "" when it throws none; any other exit
+// code fails the test.
+template <typename F>
+std::string usage_error_by(F&& f) {
+  const Thrown t = thrown_by(std::forward<F>(f));
+  if (t.exit_code == -1) return "";
+  EXPECT_EQ(t.exit_code, kExitUsage);
+  return t.message;
 }
 
 // Sets (or with nullopt unsets) an environment variable for one scope.
@@ -138,6 +162,22 @@ inline void make_example_conf(const std::string& conf) {
                    std::to_string(core + 8) + "/tasks",
                std::to_string(2000 + core - 4));
   }
+}
+
+// A test over a config directory at `conf` in a scratch directory; nothing is created.
+class ConfDirTest : public ::testing::Test {
+ protected:
+  std::string path(const std::string& relative) const { return conf + "/" + relative; }
+
+  TempDir tmp;
+  const std::string conf = tmp / "conf";
+};
+
+// The names of a pool's CPU lists, in the pool's order.
+inline std::vector<std::string> list_names(const Pool& pool) {
+  std::vector<std::string> names;
+  for (const auto& [name, list] : pool.lists) names.push_back(name);
+  return names;
 }
 
 // Runs `body` in a forked child that leaves with _exit(body()) (no destructors, no gtest
@@ -193,5 +233,15 @@ class FakeProcfs {
  private:
   TempDir dir_;
 };
+
+// A parameterized test's name for a fixture directory name: every character that is not
+// a letter or digit becomes '_'.
+inline std::string fixture_test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
 
 }  // namespace kcm::testing_support

@@ -2,20 +2,18 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "error.h"
 #include "fs.h"
+#include "test_support.h"
 
 namespace kcm {
 namespace {
@@ -75,19 +73,10 @@ std::vector<Row> rows_of(const Topology& topology) {
 // A scratch sysfs tree, removed when the test ends.
 class TempSysfs {
  public:
-  TempSysfs() {
-    std::string tmpl = fs::path(testing::TempDir()) / "kcm-topology-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl);
-    root_ = tmpl;
-  }
-  ~TempSysfs() { fs::remove_all(root_); }
-
-  const std::string& root() const { return root_; }
+  const std::string& root() const { return dir_.path(); }
 
   void write(const std::string& relative, const std::string& content) const {
-    const fs::path path = fs::path(root_) / relative;
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << content;
+    testing_support::write_file(dir_ / relative, content);
   }
 
   // An online CPU with its own core in socket 0 of node 0.
@@ -98,7 +87,7 @@ class TempSysfs {
   }
 
  private:
-  std::string root_;
+  testing_support::TempDir dir_;
 };
 
 class MachineTest : public testing::TestWithParam<std::string> {};
@@ -136,13 +125,7 @@ TEST_P(MachineTest, NodeMapAgreesWithNodeOf) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, MachineTest, testing::ValuesIn(kMachines),
-                         [](const testing::TestParamInfo<std::string>& info) {
-                           std::string name = info.param;
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+                         testing_support::fixture_test_name);
 
 TEST(TopologyFixturesTest, EveryMachineFolderIsTested) {
   std::vector<std::string> folders;
