@@ -41,8 +41,16 @@ constexpr const char* kAllowed[] = {
     "connect", "sendto", "sendmsg", "send",
 };
 
-
+// gcc says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer).
 #if defined(__SANITIZE_ADDRESS__)
+#define KCM_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KCM_UNDER_ASAN 1
+#endif
+#endif
+
+#if defined(KCM_UNDER_ASAN)
 // Sanitizer builds only (the ASan/UBSan configuration): the sanitizers probe memory
 // through a pipe, and LeakSanitizer stops the world at exit with a clone() of flags
 // CLONE_VM|CLONE_UNTRACED and ptrace. Release builds never allow any of these.
@@ -69,6 +77,12 @@ void allow(scmp_filter_ctx ctx, const char* name) {
   }
 }
 
+// libseccomp's SCMP_A0.. macros are C compound literals, which C++ compilers other than
+// gcc reject under -Werror; these build the same comparisons.
+scmp_arg_cmp arg_equals(unsigned int arg, scmp_datum_t value) {
+  return scmp_arg_cmp{arg, SCMP_CMP_EQ, value, 0};
+}
+
 void allow_with(scmp_filter_ctx ctx, const char* what, int nr, scmp_arg_cmp cmp) {
   if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, cmp); rc < 0) {
     throw seccomp_failure("allow syscall", what, rc);
@@ -81,19 +95,19 @@ void install_hook_seccomp_filter() {
   std::unique_ptr<void, CtxDeleter> ctx(seccomp_init(SCMP_ACT_ERRNO(EPERM)));
   if (!ctx) throw Error("install seccomp filter: seccomp_init failed");
   for (const char* name : kAllowed) allow(ctx.get(), name);
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(KCM_UNDER_ASAN)
   for (const char* name : kSanitizerAllowed) allow(ctx.get(), name);
   // fork() never passes CLONE_UNTRACED, so it stays denied.
   allow_with(ctx.get(), "clone(CLONE_UNTRACED)", SCMP_SYS(clone),
-             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED));
+             scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED});
 #endif
   // Rules with one argument pinned: syslog's socket; isatty() (stdio asks TCGETS, and
   // no other ioctl: TIOCSTI could type into the runtime's terminal); abort() signalling
   // itself, never another process.
-  allow_with(ctx.get(), "socket(AF_UNIX)", SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-  allow_with(ctx.get(), "ioctl(TCGETS)", SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, TCGETS));
+  allow_with(ctx.get(), "socket(AF_UNIX)", SCMP_SYS(socket), arg_equals(0, AF_UNIX));
+  allow_with(ctx.get(), "ioctl(TCGETS)", SCMP_SYS(ioctl), arg_equals(1, TCGETS));
   allow_with(ctx.get(), "tgkill(self)", SCMP_SYS(tgkill),
-             SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
+             arg_equals(0, static_cast<scmp_datum_t>(::getpid())));
   if (int rc = seccomp_load(ctx.get()); rc < 0) {
     throw seccomp_failure("install seccomp filter", "kcm-hook", rc);
   }
