@@ -21,8 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The representation invariant: strictly ascending, in range.
   const std::vector<int>& cpus = set.cpus();
-  FUZZ_CHECK(std::adjacent_find(cpus.begin(), cpus.end(),
-                                [](int a, int b) { return a >= b; }) == cpus.end());
+  FUZZ_CHECK(std::adjacent_find(cpus.begin(), cpus.end(), [](int a, int b) { return a >= b; }) ==
+             cpus.end());
   FUZZ_CHECK(cpus.empty() || (cpus.front() >= 0 && cpus.back() < kcm::CpuSet::kMaxCpus));
   FUZZ_CHECK(set.size() == cpus.size() && set.empty() == cpus.empty());
 

@@ -29,8 +29,8 @@ void write(const std::string& name, const std::string& content) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                      "/kcm-k8s-config-fuzz.XXXXXX";
+  std::string templ =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/kcm-k8s-config-fuzz.XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) std::abort();
   g_dir = templ;
   std::atexit(remove_dir);

@@ -22,9 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string name = kcm::dataplane_resource_name(*version);
   FUZZ_CHECK(!name.empty());
   // The same version written as gitVersion reads back.
-  const nlohmann::json git = {
-      {"gitVersion",
-       "v" + std::to_string(version->major) + "." + std::to_string(version->minor) + ".0"}};
+  const nlohmann::json git = {{"gitVersion", "v" + std::to_string(version->major) + "." +
+                                                 std::to_string(version->minor) + ".0"}};
   const kcm::ServerVersion again = kcm::parse_server_version(git);
   FUZZ_CHECK(again.major == version->major && again.minor == version->minor);
   return 0;

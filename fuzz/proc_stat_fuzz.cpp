@@ -20,8 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // change what is read: rebuild the line around a hostile name and compare.
   const std::size_t close = text.rfind(')');
   FUZZ_CHECK(close != std::string::npos);
-  const std::string hostile =
-      std::to_string(parsed->pid) + " (x) 1 2 3 (y) R" + text.substr(close);
+  const std::string hostile = std::to_string(parsed->pid) + " (x) 1 2 3 (y) R" + text.substr(close);
   const kcm::ProcStat again = kcm::parse_proc_stat(hostile, "rebuilt");
   FUZZ_CHECK(again.pid == parsed->pid);
   FUZZ_CHECK(again.state == parsed->state);
