@@ -19,7 +19,8 @@ namespace {
 
 // A runc prestart state of a Kubernetes container, as containerd's CRI plugin annotates it.
 std::string state_json(bool with_pool) {
-  std::string s = R"({"ociVersion":"1.0.2-dev","id":"0f3c9ad1b7e24c5f8a1d6e9b3c7f2a4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b","status":"creating","pid":421337,"bundle":"/run/containerd/io.containerd.runtime.v2.task/k8s.io/0f3c9ad1b7e24c5f8a1d6e9b3c7f2a4d","annotations":{"io.kubernetes.cri.container-name":"fwd","io.kubernetes.cri.container-type":"container","io.kubernetes.cri.image-name":"registry.example/fwd:1.0","io.kubernetes.cri.sandbox-id":"9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b","io.kubernetes.cri.sandbox-name":"dpdk-app","io.kubernetes.cri.sandbox-namespace":"default","io.kubernetes.cri.sandbox-uid":"3e2c1b0a-9f8e-4d7c-b6a5-4f3e2d1c0b9a")";
+  std::string s =
+      R"({"ociVersion":"1.0.2-dev","id":"0f3c9ad1b7e24c5f8a1d6e9b3c7f2a4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b","status":"creating","pid":421337,"bundle":"/run/containerd/io.containerd.runtime.v2.task/k8s.io/0f3c9ad1b7e24c5f8a1d6e9b3c7f2a4d","annotations":{"io.kubernetes.cri.container-name":"fwd","io.kubernetes.cri.container-type":"container","io.kubernetes.cri.image-name":"registry.example/fwd:1.0","io.kubernetes.cri.sandbox-id":"9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b","io.kubernetes.cri.sandbox-name":"dpdk-app","io.kubernetes.cri.sandbox-namespace":"default","io.kubernetes.cri.sandbox-uid":"3e2c1b0a-9f8e-4d7c-b6a5-4f3e2d1c0b9a")";
   if (with_pool) s += R"(,"kcm.intel.com/pool":"dataplane")";
   s += "}}";
   return s;
@@ -52,7 +53,8 @@ class TempConfigDir {
     path_ = tmpl;
     Config layout;
     Pool dataplane{"dataplane", true, {}};
-    for (const char* name : {"0", "1"}) dataplane.lists[name] = CpuList{name, CpuSet::parse(name), {}};
+    for (const char* name : {"0", "1"})
+      dataplane.lists[name] = CpuList{name, CpuSet::parse(name), {}};
     Pool infra{"infra", false, {{"0-1", CpuList{"0-1", CpuSet::parse("0-1"), {}}}}};
     layout.pools = {{"dataplane", dataplane}, {"infra", infra}};
     ConfigDir::create(path_ + "/conf", layout);

@@ -29,8 +29,12 @@ struct CommandEntry {
 };
 
 inline constexpr CommandEntry kCommands[] = {
-    {"init", add_init},         {"discover", add_discover},   {"describe", add_describe},
-    {"reconcile", add_reconcile}, {"isolate", add_isolate},   {"install", add_install},
+    {"init", add_init},
+    {"discover", add_discover},
+    {"describe", add_describe},
+    {"reconcile", add_reconcile},
+    {"isolate", add_isolate},
+    {"install", add_install},
     {"node-report", add_node_report},
 };
 

@@ -19,7 +19,8 @@ Action add_discover(CLI::App& app) {
       dataplane = dir.read_pool("dataplane");
     }
     if (dataplane.lists.empty()) {
-      throw Error("pool \"dataplane\" in " + quote(opts->conf_dir) + " has no CPU lists to advertise");
+      throw Error("pool \"dataplane\" in " + quote(opts->conf_dir) +
+                  " has no CPU lists to advertise");
     }
     k8s_discover(static_cast<int>(dataplane.lists.size()));
     return kExitOk;

@@ -42,7 +42,8 @@ Action add_install(CLI::App& app) {
     install_file(self, dest.get(), *install_dir, "kcm");
     for (const char* companion : {"kcm-hook", "kcm-runtime"}) {
       const std::string path = join_path(dir, companion);
-      if (::access(path.c_str(), X_OK) == 0) install_file(path, dest.get(), *install_dir, companion);
+      if (::access(path.c_str(), X_OK) == 0)
+        install_file(path, dest.get(), *install_dir, companion);
     }
     return kExitOk;
   };

@@ -59,7 +59,8 @@ int run_forwarding_signals(const std::string& command_line) {
   auto hand_terminal_to = [&](pid_t group) {
     if (!owns_terminal) return;
     // tcsetpgrp from a background group raises SIGTTOU; kcm must not stop on it.
-    struct sigaction ignore {}, saved {};
+    struct sigaction ignore = {};
+    struct sigaction saved = {};
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGTTOU, &ignore, &saved);
     ::tcsetpgrp(STDIN_FILENO, group);

@@ -1,10 +1,9 @@
 // kcm-hook: the OCI hook that pins a container to the CPU lists its annotations ask for
 // (DESIGN.md "kcm-hook"). A runtime runs it at prestart/createRuntime and poststop with
 // the container's state on stdin.
+#include <spdlog/spdlog.h>
 #include <syslog.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <cstring>
@@ -51,10 +50,9 @@ Args parse_args(int argc, char** argv) {
     }
   }
   if (args.stage != "prestart" && args.stage != "createRuntime" && args.stage != "poststop") {
-    throw kcm::usage_error(
-        (args.stage.empty() ? std::string("no STAGE given")
-                            : "unknown STAGE " + kcm::quote(args.stage)) +
-        "\n" + kUsage);
+    throw kcm::usage_error((args.stage.empty() ? std::string("no STAGE given")
+                                               : "unknown STAGE " + kcm::quote(args.stage)) +
+                           "\n" + kUsage);
   }
   if (args.conf_dir.empty()) throw kcm::usage_error(std::string("empty --conf-dir\n") + kUsage);
   return args;
@@ -74,8 +72,8 @@ void apply(const kcm::Procfs& procfs, pid_t pid, const kcm::CpuSet& cpus) {
   }
 }
 
-int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state,
-             const kcm::PoolRequest& request, const kcm::LockOptions& lock) {
+int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state, const kcm::PoolRequest& request,
+             const kcm::LockOptions& lock) {
   if (state.pid <= 0) throw kcm::usage_error("OCI state has no \"pid\"");
   kcm::Procfs procfs(kcm::procfs_root_from_env());
   auto start_time = procfs.start_time(state.pid);
@@ -86,20 +84,18 @@ int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state,
   try {
     r = kcm::reserve(dir, {state.id, state.pid, *start_time, request.pool, request.count}, lock);
   } catch (const kcm::Error& e) {
-    throw kcm::with_context("annotation " + kcm::quote(request.pool_annotation) + "=" +
-                                kcm::quote(request.pool),
-                            e);
+    throw kcm::with_context(
+        "annotation " + kcm::quote(request.pool_annotation) + "=" + kcm::quote(request.pool), e);
   }
   try {
     apply(procfs, state.pid, r.cpus);
   } catch (const kcm::Error& e) {
     // The runtime refuses the container when the hook fails; its CPUs must not stay taken.
     kcm::release(dir, state.id, lock);
-    throw kcm::with_context("pin to CPUs " + r.cpus.to_string() + " (allocation rolled back)",
-                            e);
+    throw kcm::with_context("pin to CPUs " + r.cpus.to_string() + " (allocation rolled back)", e);
   }
-  spdlog::info("pinned pid {} to CPUs {} of pool {}{}", state.pid, r.cpus.to_string(),
-               request.pool, r.existing ? " (again)" : "");
+  spdlog::info("pinned pid {} to CPUs {} of pool {}{}", state.pid, r.cpus.to_string(), request.pool,
+               r.existing ? " (again)" : "");
   return kcm::kExitOk;
 }
 
@@ -124,8 +120,7 @@ int run(int argc, char** argv) {
 
   try {
     const kcm::ConfigDir dir = kcm::ConfigDir::open(args.conf_dir);
-    const kcm::LockOptions lock{kProgram, kcm::lock_timeout_from_env(),
-                                kcm::sysfs_root_from_env()};
+    const kcm::LockOptions lock{kProgram, kcm::lock_timeout_from_env(), kcm::sysfs_root_from_env()};
     if (args.stage == "poststop") {
       if (auto released = kcm::release(dir, state.id, lock)) {
         spdlog::info("released CPU lists of pool {}", released->pool);

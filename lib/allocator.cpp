@@ -10,9 +10,8 @@ namespace {
 std::vector<const CpuList*> by_first_cpu(const Pool& pool) {
   std::vector<const CpuList*> lists;
   for (const auto& [name, list] : pool.lists) lists.push_back(&list);
-  std::sort(lists.begin(), lists.end(), [](const CpuList* a, const CpuList* b) {
-    return a->cpus.first() < b->cpus.first();
-  });
+  std::sort(lists.begin(), lists.end(),
+            [](const CpuList* a, const CpuList* b) { return a->cpus.first() < b->cpus.first(); });
   return lists;
 }
 

@@ -42,8 +42,7 @@ int parse_cores(const std::string& key, const std::string& value) {
   // from_chars accepts a leading '-'; only plain decimal digits are a count.
   if (value.empty() || value[0] == '-' || ec != std::errc() || ptr != end || n < 1 ||
       n > kMaxCores) {
-    throw invalid(key, value,
-                  "not a number of CPU lists from 1 to " + std::to_string(kMaxCores));
+    throw invalid(key, value, "not a number of CPU lists from 1 to " + std::to_string(kMaxCores));
   }
   return n;
 }

@@ -38,8 +38,8 @@ std::string unescape(const std::string& s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     auto octal = [&](std::size_t j) { return j < s.size() && s[j] >= '0' && s[j] <= '7'; };
     if (s[i] == '\\' && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
-      out += static_cast<char>(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) |
-                               (s[i + 3] - '0'));
+      out +=
+          static_cast<char>(((s[i + 1] - '0') << 6) | ((s[i + 2] - '0') << 3) | (s[i + 3] - '0'));
       i += 3;
     } else {
       out += s[i];
@@ -78,11 +78,10 @@ bool has_word(const std::string& list, const std::string& word) {
 
 // The directory of cgroup `path` through a mount of its hierarchy whose root contains
 // it, or "" when no mount does.
-std::string reachable_dir(const std::vector<Mount>& mounts, const std::string& path,
-                          bool v2) {
+std::string reachable_dir(const std::vector<Mount>& mounts, const std::string& path, bool v2) {
   for (const Mount& m : mounts) {
-    const bool wanted = v2 ? m.fs_type == "cgroup2"
-                           : m.fs_type == "cgroup" && has_word(m.super_options, "cpuset");
+    const bool wanted =
+        v2 ? m.fs_type == "cgroup2" : m.fs_type == "cgroup" && has_word(m.super_options, "cpuset");
     if (!wanted) continue;
     if (m.root == "/") return m.mount_point == "/" ? path : m.mount_point + path;
     if (path == m.root) return m.mount_point;
@@ -128,9 +127,9 @@ std::optional<CpusetCgroup> find_cpuset_cgroup(const std::string& proc_cgroup,
 
   std::string dir = reachable_dir(parse_mountinfo(mountinfo, display), path, v2);
   if (dir.empty()) {
-    throw op_error("find cpuset cgroup in", display,
-                   std::string("no ") + (v2 ? "cgroup2" : "cgroup v1 cpuset") +
-                       " mount holds " + quote(path));
+    throw op_error(
+        "find cpuset cgroup in", display,
+        std::string("no ") + (v2 ? "cgroup2" : "cgroup v1 cpuset") + " mount holds " + quote(path));
   }
   return CpusetCgroup{dir, v2};
 }
@@ -158,12 +157,11 @@ void write_cpuset(const CpusetCgroup& cgroup, const CpuSet& cpus) {
       throw op_error("write " + text + " to", path, std::strerror(errno));
     }
   }
-  const std::string check = join_path(cgroup.dir, cgroup.v2 ? "cpuset.cpus.effective"
-                                                            : "cpuset.cpus");
+  const std::string check =
+      join_path(cgroup.dir, cgroup.v2 ? "cpuset.cpus.effective" : "cpuset.cpus");
   CpuSet got = CpuSet::parse(read_file(check));
   if (got != cpus) {
-    throw op_error("verify", check,
-                   "reads " + got.to_string() + " after writing " + text);
+    throw op_error("verify", check, "reads " + got.to_string() + " after writing " + text);
   }
 }
 

@@ -33,8 +33,7 @@ void validate_pool_name(const std::string& name) {
             std::all_of(name.begin(), name.end(),
                         [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
   if (!ok) {
-    throw usage_error("invalid pool name " + quote(name) +
-                      ": must match [a-z0-9][a-z0-9_-]{0,62}");
+    throw usage_error("invalid pool name " + quote(name) + ": must match [a-z0-9][a-z0-9_-]{0,62}");
   }
 }
 

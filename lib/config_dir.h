@@ -65,8 +65,7 @@ class ConfigDir {
   const std::string& path() const { return path_; }
   int fd() const { return fd_.get(); }
 
-  DirLock lock(LockMode mode, const std::string& program,
-               std::chrono::milliseconds timeout) const;
+  DirLock lock(LockMode mode, const std::string& program, std::chrono::milliseconds timeout) const;
 
   // Whole snapshot. Throws Error naming the first file that is missing, malformed, a
   // symlink or of an unexpected type.

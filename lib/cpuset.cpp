@@ -139,9 +139,7 @@ void CpuSet::add(const CpuSet& other) {
   cpus_ = std::move(merged);
 }
 
-bool CpuSet::contains(int cpu) const {
-  return std::binary_search(cpus_.begin(), cpus_.end(), cpu);
-}
+bool CpuSet::contains(int cpu) const { return std::binary_search(cpus_.begin(), cpus_.end(), cpu); }
 
 bool CpuSet::intersects(const CpuSet& other) const { return !intersection(other).empty(); }
 

@@ -7,9 +7,9 @@
 // that calls nlohmann or CLI11 catches theirs at the call and converts them.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <stdexcept>
 
 namespace kcm {
 

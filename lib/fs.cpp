@@ -149,8 +149,8 @@ void fsync_dir(int dirfd, const std::string& display) {
 void write_file_atomic(int dirfd, const std::string& name, std::string_view content,
                        const std::string& display, mode_t mode) {
   const std::string temp = "." + name + ".tmp-" + std::to_string(::getpid());
-  int fd = ::openat(dirfd, temp.c_str(),
-                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  int fd =
+      ::openat(dirfd, temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) throw sys_error("create", display + " (temp file)", errno);
   UniqueFd owned(fd);
   auto fail = [&](const char* op) {
@@ -192,11 +192,13 @@ std::vector<DirEntry> list_dir(int dirfd, const std::string& display) {
     if (type == DT_UNKNOWN) {
       struct stat st;
       if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR
-               : S_ISLNK(st.st_mode) ? DT_LNK : DT_UNKNOWN;
+        type = S_ISREG(st.st_mode)   ? DT_REG
+               : S_ISDIR(st.st_mode) ? DT_DIR
+               : S_ISLNK(st.st_mode) ? DT_LNK
+                                     : DT_UNKNOWN;
       }
     }
-    EntryType t = type == DT_REG ? EntryType::kFile
+    EntryType t = type == DT_REG   ? EntryType::kFile
                   : type == DT_DIR ? EntryType::kDirectory
                   : type == DT_LNK ? EntryType::kSymlink
                                    : EntryType::kOther;

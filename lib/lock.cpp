@@ -41,9 +41,8 @@ void on_hold_timeout(int) {
 void arm_watchdog(const std::string& lock_path, const std::string& program,
                   std::chrono::milliseconds timeout) {
   const std::string name = program.substr(0, program.find(' '));
-  std::string msg = name + (name == "kcm" ? ": error: " : ": ") + "held lock " +
-                    quote(lock_path) + " longer than " +
-                    format_seconds(timeout) +
+  std::string msg = name + (name == "kcm" ? ": error: " : ": ") + "held lock " + quote(lock_path) +
+                    " longer than " + format_seconds(timeout) +
                     " s (KCM_LOCK_TIMEOUT); giving up\n";
   g_watchdog_length = std::min(msg.size(), sizeof g_watchdog_message);
   std::memcpy(g_watchdog_message, msg.data(), g_watchdog_length);

@@ -26,8 +26,7 @@ void init_logging(const std::string& program, bool also_syslog) {
   err->set_pattern(program + ": %l: %v");
   sinks.push_back(err);
   if (also_syslog) {
-    auto sys = std::make_shared<spdlog::sinks::syslog_sink_st>(program, LOG_PID, LOG_DAEMON,
-                                                                false);
+    auto sys = std::make_shared<spdlog::sinks::syslog_sink_st>(program, LOG_PID, LOG_DAEMON, false);
     sys->set_pattern("%v");
     sinks.push_back(sys);
   }

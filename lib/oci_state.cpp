@@ -13,9 +13,7 @@ namespace {
 
 using json = nlohmann::json;
 
-Error bad_state(const std::string& cause) {
-  return usage_error("parse OCI state: " + cause);
-}
+Error bad_state(const std::string& cause) { return usage_error("parse OCI state: " + cause); }
 
 std::string string_field(const json& doc, const char* key) {
   auto it = doc.find(key);

@@ -20,7 +20,7 @@ std::string owner_file_stem(const std::string& owner) {
 }
 
 std::string owner_to_json(const Owner& o) {
-  nlohmann::json j = {{"owner", o.owner},     {"pid", o.pid},
+  nlohmann::json j = {{"owner", o.owner},          {"pid", o.pid},
                       {"startTime", o.start_time}, {"pool", o.pool},
                       {"cpuLists", o.cpu_lists},   {"created", o.created}};
   return j.dump(2) + "\n";
@@ -48,10 +48,10 @@ Owner owner_from_json(const std::string& text, const std::string& display) {
     nlohmann::json j = nlohmann::json::parse(text);
     Owner o;
     o.owner = j.at("owner").get<std::string>();
-    o.pid = static_cast<pid_t>(
-        unsigned_field(j, "pid", std::numeric_limits<pid_t>::max(), display));
-    o.start_time = unsigned_field(j, "startTime", std::numeric_limits<std::uint64_t>::max(),
-                                  display);
+    o.pid =
+        static_cast<pid_t>(unsigned_field(j, "pid", std::numeric_limits<pid_t>::max(), display));
+    o.start_time =
+        unsigned_field(j, "startTime", std::numeric_limits<std::uint64_t>::max(), display);
     o.pool = j.at("pool").get<std::string>();
     o.cpu_lists = j.at("cpuLists").get<std::vector<std::string>>();
     o.created = j.value("created", "");

@@ -16,8 +16,8 @@
 namespace kcm {
 
 struct Owner {
-  std::string owner;  // container id, or "isolate-<pid>"
-  pid_t pid = 0;      // host PID written to the tasks files
+  std::string owner;             // container id, or "isolate-<pid>"
+  pid_t pid = 0;                 // host PID written to the tasks files
   std::uint64_t start_time = 0;  // field 22 of /proc/<pid>/stat
   std::string pool;
   std::vector<std::string> cpu_lists;  // list names as in the pool directory

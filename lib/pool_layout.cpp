@@ -54,7 +54,8 @@ PoolLayout plan_pools(const Topology& topology, int dp_cores, int cp_cores) {
   for (const Core* c : candidates) per_node[c->node].push_back(c);
   const std::vector<const Core*>* chosen = nullptr;
   auto isolated_count = [&](const std::vector<const Core*>& v) {
-    return std::count_if(v.begin(), v.begin() + dp_cores, [](const Core* c) { return c->isolated; });
+    return std::count_if(v.begin(), v.begin() + dp_cores,
+                         [](const Core* c) { return c->isolated; });
   };
   for (const auto& [node, node_cores] : per_node) {
     if (node_cores.size() < static_cast<std::size_t>(dp_cores)) continue;
@@ -72,8 +73,8 @@ PoolLayout plan_pools(const Topology& topology, int dp_cores, int cp_cores) {
     layout.warnings.push_back("no NUMA node has " + std::to_string(dp_cores) +
                               " cores; the dataplane pool spans nodes");
   }
-  std::size_t isolated_used = std::count_if(dataplane.begin(), dataplane.end(),
-                                            [](const Core* c) { return c->isolated; });
+  std::size_t isolated_used =
+      std::count_if(dataplane.begin(), dataplane.end(), [](const Core* c) { return c->isolated; });
   if (!topology.isolated().empty() && isolated_used < dataplane.size()) {
     layout.warnings.push_back("only " + std::to_string(isolated_used) + " of " +
                               std::to_string(dataplane.size()) +

@@ -140,10 +140,9 @@ json node_report_json(const ConfigDir* dir, const std::string& path,
       for (std::size_t j = i + 1; j < all.size(); ++j) {
         CpuSet both = all[i].second->cpus.intersection(all[j].second->cpus);
         if (!both.empty()) {
-          conf_errors.push_back("CPU list overlap detected in " +
-                                list_ref(*all[i].first, *all[i].second) + " and " +
-                                list_ref(*all[j].first, *all[j].second) +
-                                " (in both: " + both.to_string() + ")");
+          conf_errors.push_back(
+              "CPU list overlap detected in " + list_ref(*all[i].first, *all[i].second) + " and " +
+              list_ref(*all[j].first, *all[j].second) + " (in both: " + both.to_string() + ")");
         }
       }
     }

@@ -62,8 +62,8 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
       spdlog::info("{}: releasing a stale record of pid {}", request.owner, previous->pid);
       release_locked(dir, *previous);
     }
-    out.record = Owner{request.owner, request.pid, request.start_time, request.pool,
-                       choice.lists, rfc3339_now()};
+    out.record = Owner{request.owner, request.pid,  request.start_time,
+                       request.pool,  choice.lists, rfc3339_now()};
     dir.write_owner(out.record);
     try {
       for (const std::string& name : choice.lists) {

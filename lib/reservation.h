@@ -29,7 +29,7 @@ struct ReservationRequest {
 
 struct Reservation {
   Owner record;
-  CpuSet cpus;  // union of the chosen lists
+  CpuSet cpus;            // union of the chosen lists
   bool existing = false;  // the holder already had these lists (a repeated hook call)
 };
 

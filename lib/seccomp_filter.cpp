@@ -18,6 +18,8 @@ namespace {
 // What the hook's path reaches through glibc, libstdc++, spdlog and nlohmann (checked
 // with strace over the e2e runs): memory, files and directories, flock, fsync+rename for
 // crash-safe writes, the lock's SIGALRM watchdog and sleeps, /proc reads, affinity.
+// One line per group of syscalls reads better than one per line:
+// clang-format off
 constexpr const char* kAllowed[] = {
     // process and memory
     "exit", "exit_group", "brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
@@ -40,6 +42,7 @@ constexpr const char* kAllowed[] = {
     // syslog over /dev/log (socket() itself is allowed for AF_UNIX only, below)
     "connect", "sendto", "sendmsg", "send",
 };
+// clang-format on
 
 // gcc says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer).
 #if defined(__SANITIZE_ADDRESS__)
@@ -54,10 +57,12 @@ constexpr const char* kAllowed[] = {
 // Sanitizer builds only (the ASan/UBSan configuration): the sanitizers probe memory
 // through a pipe, and LeakSanitizer stops the world at exit with a clone() of flags
 // CLONE_VM|CLONE_UNTRACED and ptrace. Release builds never allow any of these.
+// clang-format off
 constexpr const char* kSanitizerAllowed[] = {
     "pipe", "pipe2", "ptrace", "wait4", "waitid", "prctl", "mincore", "process_vm_readv",
     "getdents",
 };
+// clang-format on
 #endif
 
 struct CtxDeleter {

@@ -17,9 +17,9 @@ namespace kcm {
 
 struct CpuInfo {
   int id = 0;
-  int core = 0;     // index of its physical core, numbered as `lscpu -p` numbers "Core"
-  int socket = 0;   // index of its core_siblings group, as `lscpu -p` numbers "Socket"
-  int node = -1;    // NUMA node number, -1 when no node lists it
+  int core = 0;    // index of its physical core, numbered as `lscpu -p` numbers "Core"
+  int socket = 0;  // index of its core_siblings group, as `lscpu -p` numbers "Socket"
+  int node = -1;   // NUMA node number, -1 when no node lists it
 };
 
 class Topology {

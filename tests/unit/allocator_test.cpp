@@ -77,8 +77,8 @@ TEST(AllocatorTest, ExclusivePrefersNodeWithMostFreeLists) {
 
 TEST(AllocatorTest, ExclusiveCountsOnlyFreeListsPerNode) {
   // Node 1 has more lists, but only one of them is free.
-  Pool pool = make_pool("dataplane", true,
-                        {{"0", {}}, {"1", {}}, {"2", {7}}, {"3", {8}}, {"4", {}}});
+  Pool pool =
+      make_pool("dataplane", true, {{"0", {}}, {"1", {}}, {"2", {7}}, {"3", {8}}, {"4", {}}});
   Choice c = choose_lists(pool, 1, nodes({{0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 1}}));
   EXPECT_THAT(c.lists, ElementsAre("0"));
 }
@@ -149,7 +149,9 @@ TEST(AllocatorTest, EmptyPoolIsAnError) {
   auto t = thrown_by([] { choose_lists(Pool{"dataplane", true, {}}, 1, {}); });
   EXPECT_EQ(t.message, "pool \"dataplane\" has no CPU lists");
   EXPECT_EQ(t.exit_code, kExitFailure);
-  EXPECT_EQ(thrown_by([] { choose_lists(Pool{"infra", false, {}}, 1, {}); }).message,
+  EXPECT_EQ(thrown_by([] {
+              choose_lists(Pool{"infra", false, {}}, 1, {});
+            }).message,
             "pool \"infra\" has no CPU lists");
 }
 
@@ -167,9 +169,7 @@ TEST(NodeOfListTest, TieGoesToLowestNode) {
   EXPECT_EQ(node_of_list(CpuSet{0, 1}, nodes({{0, 5}, {1, 2}})), 2);
 }
 
-TEST(NodeOfListTest, UnknownCpusAreNodeZero) {
-  EXPECT_EQ(node_of_list(CpuSet{4, 12}, {}), 0);
-}
+TEST(NodeOfListTest, UnknownCpusAreNodeZero) { EXPECT_EQ(node_of_list(CpuSet{4, 12}, {}), 0); }
 
 }  // namespace
 }  // namespace kcm

@@ -15,14 +15,12 @@ std::string usage_error_of(const Annotations& a) {
   return testing_support::usage_error_by([&] { pool_request(a); });
 }
 
-TEST(AnnotationsTest, NoAnnotationsAsksForNothing) {
-  EXPECT_FALSE(pool_request({}).has_value());
-}
+TEST(AnnotationsTest, NoAnnotationsAsksForNothing) { EXPECT_FALSE(pool_request({}).has_value()); }
 
 TEST(AnnotationsTest, UnrelatedAnnotationsAskForNothing) {
-  EXPECT_FALSE(pool_request({{"io.kubernetes.cri.container-name", "app"},
-                             {"kcm.intel.com/other", "x"}})
-                   .has_value());
+  EXPECT_FALSE(
+      pool_request({{"io.kubernetes.cri.container-name", "app"}, {"kcm.intel.com/other", "x"}})
+          .has_value());
 }
 
 TEST(AnnotationsTest, PoolAnnotationAsksForOneList) {
@@ -174,8 +172,8 @@ TEST(AnnotationsTest, ContainerTypeContainerIsNotSandbox) {
 }
 
 TEST(AnnotationsTest, ContainerdNameWinsOverCrioName) {
-  EXPECT_EQ(container_name({{"io.kubernetes.cri.container-name", "a"},
-                            {"io.kubernetes.container.name", "b"}}),
+  EXPECT_EQ(container_name(
+                {{"io.kubernetes.cri.container-name", "a"}, {"io.kubernetes.container.name", "b"}}),
             "a");
   EXPECT_EQ(container_name({}), "");
 }

@@ -1,8 +1,7 @@
 #include "cgroup.h"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "error.h"
 #include "fs.h"
@@ -65,14 +64,12 @@ TEST(CgroupTest, V2BindMountOfSubtreeWithEscapedPath) {
   EXPECT_TRUE(cg->v2);
 }
 
-TEST(CgroupTest, ProcessInRootCgroupGetsNoDirectory) {
-  EXPECT_FALSE(of_host("root").has_value());
-}
+TEST(CgroupTest, ProcessInRootCgroupGetsNoDirectory) { EXPECT_FALSE(of_host("root").has_value()); }
 
 TEST(CgroupTest, V2ProcessInRootCgroupGetsNoDirectory) {
-  EXPECT_FALSE(find_cpuset_cgroup("0::/\n",
-                                  "31 24 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "x")
-                   .has_value());
+  EXPECT_FALSE(
+      find_cpuset_cgroup("0::/\n", "31 24 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "x")
+          .has_value());
 }
 
 TEST(CgroupTest, CgroupEqualToMountRootIsTheMountPoint) {
@@ -117,9 +114,7 @@ TEST(CgroupTest, UnmountedV2TreeIsAnError) {
             "find cpuset cgroup in \"/proc/4242/cgroup\": no cgroup2 mount holds \"/a\"");
 }
 
-TEST(CgroupTest, EmptyCgroupFileIsAnError) {
-  EXPECT_NE(error_of("", kCpusetMount), "");
-}
+TEST(CgroupTest, EmptyCgroupFileIsAnError) { EXPECT_NE(error_of("", kCpusetMount), ""); }
 
 TEST(CgroupTest, MalformedCgroupLineIsAnError) {
   EXPECT_EQ(error_of("garbage\n", kCpusetMount),

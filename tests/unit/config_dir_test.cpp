@@ -120,8 +120,7 @@ TEST(TasksTest, RefusesNegativeAndZero) {
 TEST(TasksTest, RefusesOverflowAndSpaces) {
   EXPECT_EQ(thrown_by([] { parse_tasks("99999999999", "t"); }).message,
             "parse \"t\": invalid PID \"99999999999\"");
-  EXPECT_EQ(thrown_by([] { parse_tasks("1, 2", "t"); }).message,
-            "parse \"t\": invalid PID \" 2\"");
+  EXPECT_EQ(thrown_by([] { parse_tasks("1, 2", "t"); }).message, "parse \"t\": invalid PID \" 2\"");
 }
 
 TEST(TasksTest, FormatsCommaSeparated) {
@@ -212,8 +211,8 @@ TEST_F(ConfigDirTest, GarbageExclusiveNamesTheFileAndValue) {
 TEST_F(ConfigDirTest, EmptyExclusiveIsRefused) {
   make_example_conf(conf);
   write_file(path("pools/infra/exclusive"), "");
-  EXPECT_EQ(read_error(), "parse \"" + path("pools/infra/exclusive") +
-                              "\": must be \"0\" or \"1\", not \"\"");
+  EXPECT_EQ(read_error(),
+            "parse \"" + path("pools/infra/exclusive") + "\": must be \"0\" or \"1\", not \"\"");
 }
 
 TEST_F(ConfigDirTest, GarbageTasksNamesTheFile) {
@@ -226,8 +225,7 @@ TEST_F(ConfigDirTest, GarbageTasksNamesTheFile) {
 TEST_F(ConfigDirTest, TasksWithEmptyElementNamesTheFile) {
   make_example_conf(conf);
   write_file(path("pools/dataplane/5,13/tasks"), "1,,2");
-  EXPECT_EQ(read_error(),
-            "parse \"" + path("pools/dataplane/5,13/tasks") + "\": invalid PID \"\"");
+  EXPECT_EQ(read_error(), "parse \"" + path("pools/dataplane/5,13/tasks") + "\": invalid PID \"\"");
 }
 
 TEST_F(ConfigDirTest, NegativeTaskNamesTheFile) {
@@ -374,8 +372,7 @@ TEST_F(ConfigDirTest, WriteTasksRoundTrips) {
   const ConfigDir dir = ConfigDir::open(conf);
   dir.write_tasks("dataplane", "5,13", {2001, 4242});
   EXPECT_EQ(read_text(path("pools/dataplane/5,13/tasks")), "2001,4242");
-  EXPECT_EQ(dir.read_pool("dataplane").lists.at("5,13").tasks,
-            (std::vector<pid_t>{2001, 4242}));
+  EXPECT_EQ(dir.read_pool("dataplane").lists.at("5,13").tasks, (std::vector<pid_t>{2001, 4242}));
   dir.write_tasks("dataplane", "5,13", {});
   EXPECT_EQ(read_text(path("pools/dataplane/5,13/tasks")), "");
   EXPECT_TRUE(dir.read_pool("dataplane").lists.at("5,13").tasks.empty());
@@ -385,8 +382,7 @@ TEST_F(ConfigDirTest, WriteTasksRoundTrips) {
 TEST_F(ConfigDirTest, WriteTasksToAbsentListNamesIt) {
   make_example_conf(conf);
   auto t = thrown_by([&] { ConfigDir::open(conf).write_tasks("dataplane", "9,17", {1}); });
-  EXPECT_EQ(t.message,
-            "open \"" + path("pools/dataplane/9,17") + "\": No such file or directory");
+  EXPECT_EQ(t.message, "open \"" + path("pools/dataplane/9,17") + "\": No such file or directory");
   EXPECT_FALSE(stdfs::exists(path("pools/dataplane/9,17")));
 }
 
@@ -395,8 +391,7 @@ TEST_F(ConfigDirTest, WriteTasksValidatesNames) {
   const ConfigDir dir = ConfigDir::open(conf);
   const auto before = snapshot(conf);
   EXPECT_EQ(thrown_by([&] { dir.write_tasks("../x", "4,12", {1}); }).exit_code, kExitUsage);
-  EXPECT_EQ(thrown_by([&] { dir.write_tasks("dataplane", "../../x", {1}); }).exit_code,
-            kExitUsage);
+  EXPECT_EQ(thrown_by([&] { dir.write_tasks("dataplane", "../../x", {1}); }).exit_code, kExitUsage);
   EXPECT_EQ(snapshot(conf), before);
 }
 
@@ -519,9 +514,9 @@ TEST_F(ConfigDirTest, SymlinkedOwnersDirectoryIsRefused) {
 TEST_F(ConfigDirTest, UnexpectedFileInOwnersIsRefused) {
   make_example_conf(conf);
   write_file(path("owners/notes.txt"), "x");
-  EXPECT_EQ(thrown_by([&] { ConfigDir::open(conf).read_owners(); }).message,
-            "read \"" + path("owners/notes.txt") +
-                "\": unexpected entry: not an owner record (*.json)");
+  EXPECT_EQ(
+      thrown_by([&] { ConfigDir::open(conf).read_owners(); }).message,
+      "read \"" + path("owners/notes.txt") + "\": unexpected entry: not an owner record (*.json)");
 }
 
 TEST_F(ConfigDirTest, MalformedOwnerRecordNamesItsFile) {
@@ -594,8 +589,8 @@ TEST_F(ConfigDirTest, CreateRefusesNonEmptyDirectoryAndLeavesItUnchanged) {
   write_file(path("sub/data"), "also mine");
   const auto before = snapshot(conf);
   auto t = thrown_by([&] { ConfigDir::create(conf, small_layout()); });
-  EXPECT_EQ(t.message, "initialize config directory \"" + conf +
-                           "\": is not empty (it holds \"notes\")");
+  EXPECT_EQ(t.message,
+            "initialize config directory \"" + conf + "\": is not empty (it holds \"notes\")");
   EXPECT_EQ(snapshot(conf), before);
 }
 
@@ -603,8 +598,8 @@ TEST_F(ConfigDirTest, CreateRefusesAnInitializedDirectory) {
   ConfigDir::create(conf, small_layout());
   const auto before = snapshot(conf);
   auto t = thrown_by([&] { ConfigDir::create(conf, small_layout()); });
-  EXPECT_EQ(t.message, "initialize config directory \"" + conf +
-                           "\": is not empty (it holds \"owners\")");
+  EXPECT_EQ(t.message,
+            "initialize config directory \"" + conf + "\": is not empty (it holds \"owners\")");
   EXPECT_EQ(snapshot(conf), before);
 }
 

@@ -189,8 +189,8 @@ TEST_F(LockTest, KernelDropsTheLockOfAKilledHolder) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     UniqueFd dir = open_dir(tmp.path());
-    DirLock lock =
-        DirLock::acquire(dir.get(), tmp.path(), LockMode::kExclusive, "victim", milliseconds(60000));
+    DirLock lock = DirLock::acquire(dir.get(), tmp.path(), LockMode::kExclusive, "victim",
+                                    milliseconds(60000));
     char c = 'y';
     if (::write(ready[1], &c, 1) != 1) ::_exit(3);
     ::pause();
@@ -295,8 +295,7 @@ TEST(LockTimeoutTest, RoundsSubMillisecondUp) {
 TEST(LockTimeoutTest, RefusesText) {
   ScopedEnv env("KCM_LOCK_TIMEOUT", "abc");
   auto t = thrown_by([] { lock_timeout_from_env(); });
-  EXPECT_EQ(t.message,
-            "KCM_LOCK_TIMEOUT: \"abc\" is not a number of seconds between 0 and 86400");
+  EXPECT_EQ(t.message, "KCM_LOCK_TIMEOUT: \"abc\" is not a number of seconds between 0 and 86400");
   EXPECT_EQ(t.exit_code, kExitUsage);
 }
 

@@ -1,10 +1,10 @@
 #include "oci_state.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <gtest/gtest.h>
 
 #include "error.h"
 #include "test_support.h"
@@ -24,8 +24,8 @@ TEST(OciStateTest, ParsesRuncPrestartState) {
   EXPECT_EQ(s.pid, 4242);
   EXPECT_EQ(s.status, "creating");
   EXPECT_EQ(s.bundle, "/run/b");
-  EXPECT_EQ(s.annotations, (std::map<std::string, std::string>{{"kcm.intel.com/pool",
-                                                                 "dataplane"}}));
+  EXPECT_EQ(s.annotations,
+            (std::map<std::string, std::string>{{"kcm.intel.com/pool", "dataplane"}}));
 }
 
 TEST(OciStateTest, RuncPoststopWithoutPidReadsAsZero) {
@@ -73,7 +73,8 @@ TEST(OciStateTest, NonIntegerPidIsUsageError) {
 }
 
 TEST(OciStateTest, OutOfRangePidIsUsageError) {
-  EXPECT_EQ(usage_error_of(R"({"id":"c","pid":-1})"), "parse OCI state: \"pid\" -1 is out of range");
+  EXPECT_EQ(usage_error_of(R"({"id":"c","pid":-1})"),
+            "parse OCI state: \"pid\" -1 is out of range");
   EXPECT_NE(usage_error_of(R"({"id":"c","pid":99999999999})"), "");
 }
 

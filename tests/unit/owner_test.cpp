@@ -30,8 +30,7 @@ TEST(Sha256Test, EmptyInput) {
 }
 
 TEST(Sha256Test, Abc) {
-  EXPECT_EQ(sha256_hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Sha256Test, TwoBlockMessage) {
@@ -64,8 +63,7 @@ TEST(Sha256Test, MillionAs) {
 TEST(Sha256Test, EveryByteValue) {
   std::string bytes;
   for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
-  EXPECT_EQ(sha256_hex(bytes),
-            "40aff2e9d2d8922e47afd4648e6967497158785fbd1da870e7110266bf944880");
+  EXPECT_EQ(sha256_hex(bytes), "40aff2e9d2d8922e47afd4648e6967497158785fbd1da870e7110266bf944880");
 }
 
 // --- owner_file_stem -------------------------------------------------------------------
@@ -154,11 +152,10 @@ TEST(OwnerJsonTest, NonPositivePidIsRefused) {
 }
 
 TEST(OwnerJsonTest, WrongTypesAreRefused) {
-  for (const char* text :
-       {R"({"owner":1,"pid":7,"startTime":9,"pool":"p","cpuLists":[]})",
-        R"({"owner":"c","pid":"7","startTime":9,"pool":"p","cpuLists":[]})",
-        R"({"owner":"c","pid":7,"startTime":9,"pool":"p","cpuLists":"4,12"})",
-        R"(["owner"])", "", "{"}) {
+  for (const char* text : {R"({"owner":1,"pid":7,"startTime":9,"pool":"p","cpuLists":[]})",
+                           R"({"owner":"c","pid":"7","startTime":9,"pool":"p","cpuLists":[]})",
+                           R"({"owner":"c","pid":7,"startTime":9,"pool":"p","cpuLists":"4,12"})",
+                           R"(["owner"])", "", "{"}) {
     EXPECT_THAT(thrown_by([&] { owner_from_json(text, "f.json"); }).message,
                 StartsWith("parse \"f.json\": "))
         << text;

@@ -129,8 +129,7 @@ TEST(PoolLayoutTest, HalfIsolatedCoreIsNotIsolated) {
 }
 
 TEST(PoolLayoutTest, DataplaneOnTheHighestNodeThatHoldsIt) {
-  const PoolLayout layout =
-      plan_pools(TempSysfs(8, {"0-3,8-11", "4-7,12-15"}).read(), 4, 1);
+  const PoolLayout layout = plan_pools(TempSysfs(8, {"0-3,8-11", "4-7,12-15"}).read(), 4, 1);
   EXPECT_THAT(list_names(layout.config.pools.at("dataplane")),
               ElementsAre("4,12", "5,13", "6,14", "7,15"));
   EXPECT_THAT(layout.warnings, IsEmpty());
@@ -147,11 +146,11 @@ TEST(PoolLayoutTest, DataplaneSkipsANodeTooSmallForIt) {
 }
 
 TEST(PoolLayoutTest, DataplaneSpansNodesWithAWarningWhenNoNodeSuffices) {
-  const PoolLayout layout =
-      plan_pools(TempSysfs(8, {"0-3,8-11", "4-7,12-15"}).read(), 5, 1);
+  const PoolLayout layout = plan_pools(TempSysfs(8, {"0-3,8-11", "4-7,12-15"}).read(), 5, 1);
   EXPECT_THAT(list_names(layout.config.pools.at("dataplane")),
               ElementsAre("3,11", "4,12", "5,13", "6,14", "7,15"));
-  EXPECT_THAT(layout.warnings, ElementsAre("no NUMA node has 5 cores; the dataplane pool spans nodes"));
+  EXPECT_THAT(layout.warnings,
+              ElementsAre("no NUMA node has 5 cores; the dataplane pool spans nodes"));
 }
 
 TEST(PoolLayoutTest, IsolatedNodeWinsOverHigherNode) {

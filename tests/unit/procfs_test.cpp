@@ -40,7 +40,8 @@ TEST(ParseProcStatTest, CommandNameWithSpacesAndClosingParenthesis) {
 }
 
 TEST(ParseProcStatTest, CommandNameThatLooksLikeFields) {
-  ProcStat st = parse_proc_stat(stat_line(78, ") Z 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19", 'S', 55), "f");
+  ProcStat st = parse_proc_stat(
+      stat_line(78, ") Z 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19", 'S', 55), "f");
   EXPECT_EQ(st.state, 'S');
   EXPECT_EQ(st.start_time, 55u);
 }
@@ -65,9 +66,9 @@ TEST(ParseProcStatTest, NoParenthesesIsRefused) {
 }
 
 TEST(ParseProcStatTest, NonNumericPidIsRefused) {
-  EXPECT_EQ(thrown_by([] { parse_proc_stat(stat_line(1, "x", 'S', 1).replace(0, 1, "x"), "f"); })
-                .message,
-            "parse \"f\": first field is not a PID");
+  EXPECT_EQ(
+      thrown_by([] { parse_proc_stat(stat_line(1, "x", 'S', 1).replace(0, 1, "x"), "f"); }).message,
+      "parse \"f\": first field is not a PID");
 }
 
 TEST(ParseProcStatTest, TooFewFieldsIsRefused) {

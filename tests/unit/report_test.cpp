@@ -151,8 +151,7 @@ TEST_F(ReconcileTest, LiveTaskWithoutOwnerRecordIsKept) {
 }
 
 TEST_F(ReconcileTest, JsonHasTheDocumentShape) {
-  EXPECT_EQ(reconcile_json(build()),
-            json::parse(R"({
+  EXPECT_EQ(reconcile_json(build()), json::parse(R"({
               "mismatchedCpuMasks": [
                 {"actualCpus": [0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15], "cpus": "0-2,8-10",
                  "pid": 3000, "pool": "infra"}
@@ -282,8 +281,7 @@ TEST(NodeReportTest, PoolWithoutListsIsReported) {
 
 TEST(NodeReportTest, OfflineAndAbsentCpusAreFlagged) {
   // 16amd64-8n2c-cpusets: CPU 4 is offline, 0-3,5-15 online.
-  const Topology topology =
-      Topology::read(kFixtures + "/topologies/16amd64-8n2c-cpusets/sys");
+  const Topology topology = Topology::read(kFixtures + "/topologies/16amd64-8n2c-cpusets/sys");
   TempDir tmp;
   make_example_conf(tmp / "conf");
   write_file(tmp / "conf/pools/spare/exclusive", "1");

@@ -101,7 +101,8 @@ TEST_F(ReservationTest, FailedTasksWriteRollsBackTheOwnerRecord) {
   stdfs::create_directories(blocker);
   const auto before = state();
   auto t = thrown_by([&] { reserve(dir(), request("c1", 2000), lock); });
-  EXPECT_EQ(t.message, "create \"" + conf + "/pools/dataplane/4,12/tasks (temp file)\": Is a directory");
+  EXPECT_EQ(t.message,
+            "create \"" + conf + "/pools/dataplane/4,12/tasks (temp file)\": Is a directory");
   EXPECT_EQ(state(), before);
   EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
 }
@@ -200,8 +201,7 @@ TEST_F(ReservationTest, StaleRecordIsKeptWhenTheNewRequestCannotBeSatisfied) {
     write_file(tasks_path("dataplane", list_of(core)), std::to_string(5000 + core));
   }
   const auto before = state();
-  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001, "dataplane", 2), lock); })
-                .exit_code,
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001, "dataplane", 2), lock); }).exit_code,
             kExitFailure);
   EXPECT_EQ(state(), before);  // reservation.h: "Throws Error, changing nothing"
 }

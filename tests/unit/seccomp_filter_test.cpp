@@ -1,6 +1,7 @@
 #include "seccomp_filter.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -8,7 +9,6 @@
 
 #include <cerrno>
 #include <functional>
-#include <gtest/gtest.h>
 
 namespace kcm {
 namespace {
@@ -58,8 +58,8 @@ TEST(SeccompFilterTest, InetSocketFailsWithEperm) {
 }
 
 TEST(SeccompFilterTest, UnixSocketForSyslogIsAllowed) {
-  EXPECT_EQ(under_filter([] { return ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) >= 0 ? 0 : 1; }),
-            0);
+  EXPECT_EQ(
+      under_filter([] { return ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) >= 0 ? 0 : 1; }), 0);
 }
 
 TEST(SeccompFilterTest, ForkFailsWithEperm) {
@@ -95,8 +95,7 @@ TEST(SeccompFilterTest, AffinityStillWorks) {
 }
 
 TEST(SeccompFilterTest, SignallingAnotherProcessFailsWithEperm) {
-  EXPECT_EQ(under_filter([] { return ::kill(::getppid(), 0) != 0 && errno == EPERM ? 0 : 1; }),
-            0);
+  EXPECT_EQ(under_filter([] { return ::kill(::getppid(), 0) != 0 && errno == EPERM ? 0 : 1; }), 0);
 }
 
 }  // namespace

@@ -158,8 +158,8 @@ inline void make_example_conf(const std::string& conf) {
   write_file(conf + "/pools/controlplane/3,11/tasks", "1000,1001,1002,1003");
   write_file(conf + "/pools/dataplane/exclusive", "1");
   for (int core = 4; core < 8; ++core) {
-    write_file(conf + "/pools/dataplane/" + std::to_string(core) + "," +
-                   std::to_string(core + 8) + "/tasks",
+    write_file(conf + "/pools/dataplane/" + std::to_string(core) + "," + std::to_string(core + 8) +
+                   "/tasks",
                std::to_string(2000 + core - 4));
   }
 }
@@ -220,10 +220,10 @@ class FakeProcfs {
                    char state = 'S', const std::string& comm = "sleep") const {
     const std::string base = dir_ / std::to_string(pid);
     write_file(base + "/stat", stat_line(pid, comm, state, start_time));
-    write_file(base + "/status", "Name:\t" + comm + "\nState:\t" + state +
-                                     " (sleeping)\nPid:\t" + std::to_string(pid) +
-                                     "\nCpus_allowed:\tffff\nCpus_allowed_list:\t" +
-                                     cpus_allowed + "\nMems_allowed_list:\t0\n");
+    write_file(base + "/status", "Name:\t" + comm + "\nState:\t" + state + " (sleeping)\nPid:\t" +
+                                     std::to_string(pid) +
+                                     "\nCpus_allowed:\tffff\nCpus_allowed_list:\t" + cpus_allowed +
+                                     "\nMems_allowed_list:\t0\n");
   }
 
   void set_self(pid_t pid) const {
