@@ -45,6 +45,11 @@ int run_forwarding_signals(const std::string& command_line) {
   if (::sigprocmask(SIG_BLOCK, &wait_set, &old_set) != 0) {
     throw sys_error("block signals of", "kcm isolate", errno);
   }
+  // An ignored SIGCHLD survives exec; with it the kernel reaps the child silently and
+  // sigwaitinfo would wait forever.
+  struct sigaction default_action = {};
+  default_action.sa_handler = SIG_DFL;
+  ::sigaction(SIGCHLD, &default_action, nullptr);
   const bool owns_terminal = ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
   pid_t child = ::fork();
   if (child < 0) throw sys_error("fork", "/bin/sh", errno);
@@ -121,8 +126,8 @@ Action add_isolate(CLI::App& app) {
       }
       spdlog::info("isolate: pid {} on CPUs {} of pool {}", pid, r.cpus.to_string(), opts->pool);
       status = run_forwarding_signals(command_line);
-    } catch (const Error&) {
-      release(dir, owner, lock);
+    } catch (const Error& e) {
+      release_after_failure(dir, owner, lock, e);
       throw;
     }
     release(dir, owner, lock);

@@ -91,8 +91,13 @@ int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state, const kcm::P
     apply(procfs, state.pid, r.cpus);
   } catch (const kcm::Error& e) {
     // The runtime refuses the container when the hook fails; its CPUs must not stay taken.
-    kcm::release(dir, state.id, lock);
-    throw kcm::with_context("pin to CPUs " + r.cpus.to_string() + " (allocation rolled back)", e);
+    const std::string context = "pin to CPUs " + r.cpus.to_string();
+    try {
+      kcm::release_after_failure(dir, state.id, lock, e);
+    } catch (const kcm::Error& both) {
+      throw kcm::with_context(context, both);
+    }
+    throw kcm::with_context(context + " (allocation rolled back)", e);
   }
   spdlog::info("pinned pid {} to CPUs {} of pool {}{}", state.pid, r.cpus.to_string(), request.pool,
                r.existing ? " (again)" : "");

@@ -16,9 +16,37 @@ std::string thread_name(pid_t tid) {
 
 }  // namespace
 
+namespace {
+
+// A CPU mask sized for the highest CPU: cpu_set_t holds only 1024 CPUs, and CpuSet
+// allows up to kMaxCpus.
+class CpuMask {
+ public:
+  explicit CpuMask(const CpuSet& cpus)
+      : count_(cpus.empty() ? 1 : cpus.last() + 1),
+        set_(CPU_ALLOC(count_)),
+        size_(CPU_ALLOC_SIZE(count_)) {
+    if (set_ == nullptr) throw Error("allocate CPU mask: out of memory");
+    CPU_ZERO_S(size_, set_);
+    for (int cpu : cpus.cpus()) CPU_SET_S(cpu, size_, set_);
+  }
+  CpuMask(const CpuMask&) = delete;
+  CpuMask& operator=(const CpuMask&) = delete;
+  ~CpuMask() { CPU_FREE(set_); }
+  const cpu_set_t* get() const { return set_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  int count_;
+  cpu_set_t* set_;
+  std::size_t size_;
+};
+
+}  // namespace
+
 void set_affinity(pid_t tid, const CpuSet& cpus) {
-  cpu_set_t set = cpus.to_cpu_set();
-  if (::sched_setaffinity(tid, sizeof set, &set) != 0) {
+  CpuMask set(cpus);
+  if (::sched_setaffinity(tid, set.size(), set.get()) != 0) {
     throw op_error("set CPU affinity of", thread_name(tid) + " to " + cpus.to_string(),
                    std::strerror(errno));
   }
@@ -34,10 +62,10 @@ CpuSet get_affinity(pid_t tid) {
 }
 
 int set_affinity_all(const std::vector<pid_t>& tids, const CpuSet& cpus) {
-  cpu_set_t set = cpus.to_cpu_set();
+  CpuMask set(cpus);
   int pinned = 0;
   for (pid_t tid : tids) {
-    if (::sched_setaffinity(tid, sizeof set, &set) == 0) {
+    if (::sched_setaffinity(tid, set.size(), set.get()) == 0) {
       ++pinned;
     } else if (errno != ESRCH) {
       throw op_error("set CPU affinity of", thread_name(tid) + " to " + cpus.to_string(),

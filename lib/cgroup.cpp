@@ -97,7 +97,8 @@ std::string reachable_dir(const std::vector<Mount>& mounts, const std::string& p
 
 std::optional<CpusetCgroup> find_cpuset_cgroup(const std::string& proc_cgroup,
                                                const std::string& mountinfo,
-                                               const std::string& display) {
+                                               const std::string& display,
+                                               const std::string& mountinfo_display) {
   std::optional<std::string> v1_path, v2_path;
   std::istringstream lines(proc_cgroup);
   std::string line;
@@ -125,7 +126,9 @@ std::optional<CpusetCgroup> find_cpuset_cgroup(const std::string& proc_cgroup,
   const std::string& path = v2 ? *v2_path : *v1_path;
   if (path == "/") return std::nullopt;
 
-  std::string dir = reachable_dir(parse_mountinfo(mountinfo, display), path, v2);
+  std::string dir = reachable_dir(
+      parse_mountinfo(mountinfo, mountinfo_display.empty() ? display : mountinfo_display), path,
+      v2);
   if (dir.empty()) {
     throw op_error(
         "find cpuset cgroup in", display,
@@ -139,7 +142,7 @@ std::optional<CpusetCgroup> cpuset_cgroup_of(const Procfs& procfs, pid_t pid,
   const std::string cgroup_path = procfs.path(pid, "cgroup");
   std::optional<std::string> cgroup = read_file_if_exists(cgroup_path);
   if (!cgroup) throw op_error("read", cgroup_path, "no such process");
-  return find_cpuset_cgroup(*cgroup, read_file(mountinfo_path), cgroup_path);
+  return find_cpuset_cgroup(*cgroup, read_file(mountinfo_path), cgroup_path, mountinfo_path);
 }
 
 void write_cpuset(const CpusetCgroup& cgroup, const CpuSet& cpus) {

@@ -26,12 +26,14 @@ struct CpusetCgroup {
   bool v2 = false;
 };
 
-// Throws Error naming `display` when a text is malformed, or when the process is in a
+// Throws Error naming `display` (the cgroup file) or `mountinfo_display` (the mount
+// table; `display` when empty) when a text is malformed, or when the process is in a
 // cpuset hierarchy (or the v2 tree) that no mount makes reachable. Returns nullopt for a
 // process in the root cgroup.
 std::optional<CpusetCgroup> find_cpuset_cgroup(const std::string& proc_cgroup,
                                                const std::string& mountinfo,
-                                               const std::string& display);
+                                               const std::string& display,
+                                               const std::string& mountinfo_display = {});
 
 // Reads <procfs>/<pid>/cgroup and `mountinfo_path` (normally <procfs>/self/mountinfo).
 std::optional<CpusetCgroup> cpuset_cgroup_of(const Procfs& procfs, pid_t pid,

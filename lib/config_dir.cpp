@@ -158,6 +158,15 @@ Config ConfigDir::read() const {
   return config;
 }
 
+bool ConfigDir::has_pool(const std::string& name) const {
+  validate_pool_name(name);
+  const std::string path = join_path(kPools, name);
+  struct stat st;
+  if (::fstatat(fd_.get(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return true;
+  if (errno == ENOENT) return false;
+  throw sys_error("stat", pool_path(name), errno);
+}
+
 Pool ConfigDir::read_pool(const std::string& name) const {
   validate_pool_name(name);
   const std::string pools_display = join_path(path_, kPools);

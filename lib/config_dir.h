@@ -70,6 +70,8 @@ class ConfigDir {
   // Whole snapshot. Throws Error naming the first file that is missing, malformed, a
   // symlink or of an unexpected type.
   Config read() const;
+  // Whether pools/<name> exists (as anything: read_pool judges what it is).
+  bool has_pool(const std::string& name) const;
   // One pool; throws `pool "x" does not exist in "/etc/kcm"` (exit 1) when absent.
   Pool read_pool(const std::string& name) const;
 

@@ -21,12 +21,12 @@ void remove_task(const ConfigDir& dir, const Pool& pool, const std::string& list
 }
 
 void release_locked(const ConfigDir& dir, const Owner& record) {
-  try {
+  if (dir.has_pool(record.pool)) {
+    // Any failure here keeps the record, so a retry or reconcile can still find the PID.
     Pool pool = dir.read_pool(record.pool);
     for (const std::string& list : record.cpu_lists) remove_task(dir, pool, list, record.pid);
-  } catch (const Error& e) {
-    // The pool may have been removed by hand; the record must still go.
-    spdlog::warn("release {}: {}", record.owner, e.what());
+  } else {
+    spdlog::warn("release {}: pool {} no longer exists", record.owner, record.pool);
   }
   dir.remove_owner(record.owner);
 }
@@ -38,7 +38,10 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
   std::optional<Owner> previous = dir.read_owner(request.owner);
   Pool pool = dir.read_pool(request.pool);
   Reservation out;
-  if (previous && previous->pid == request.pid && previous->pool == request.pool) {
+  // The same holder only when the same process: a PID reused after a killed holder is
+  // another process, and its leftover record must be released, not adopted.
+  if (previous && previous->pid == request.pid && previous->start_time == request.start_time &&
+      previous->pool == request.pool) {
     out.record = *previous;
     out.existing = true;
   } else {
@@ -85,6 +88,16 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
     out.cpus.add(it->second.cpus);
   }
   return out;
+}
+
+void release_after_failure(const ConfigDir& dir, const std::string& owner, const LockOptions& lock,
+                           const Error& failure) {
+  try {
+    release(dir, owner, lock);
+  } catch (const Error& e) {
+    throw Error(std::string(failure.what()) + "; rolling back failed too: " + e.what(),
+                failure.exit_code());
+  }
 }
 
 std::optional<Owner> release(const ConfigDir& dir, const std::string& owner,

@@ -15,6 +15,7 @@
 
 #include "config_dir.h"
 #include "cpuset.h"
+#include "error.h"
 #include "owner.h"
 
 namespace kcm {
@@ -50,6 +51,11 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
 // record. Returns the released record, or nullopt when the holder held nothing.
 std::optional<Owner> release(const ConfigDir& dir, const std::string& owner,
                              const LockOptions& lock);
+
+// Rolls a reservation back after `failure`. When the rollback fails too, throws the
+// failure with the rollback's error appended (the lists stay recorded for reconcile).
+void release_after_failure(const ConfigDir& dir, const std::string& owner, const LockOptions& lock,
+                           const Error& failure);
 
 // The unlocked steps, for callers that already hold the lock (reconcile).
 void remove_task(const ConfigDir& dir, const Pool& pool, const std::string& list, pid_t pid);

@@ -4,7 +4,8 @@
 // arguments. It must never be the reason a container that does not ask for CPUs fails:
 // whatever it cannot read it logs and passes through (DESIGN.md "kcm-runtime").
 #include <fcntl.h>
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -46,11 +47,33 @@ void start_logging() {
   }
 }
 
+// spdlog's file sink opens its file without O_CLOEXEC, so runc, and the hooks runc runs,
+// would inherit it; this one appends through an fd that the exec closes.
+class AppendFileSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ public:
+  explicit AppendFileSink(const std::string& path)
+      : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) {
+    if (!fd_.valid()) throw kcm::sys_error("open log file", path, errno);
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    ssize_t ignored = ::write(fd_.get(), line.data(), line.size());
+    (void)ignored;  // a log line that cannot be written must not fail the container
+  }
+  void flush_() override {}
+
+ private:
+  kcm::UniqueFd fd_;
+};
+
 // The log file records at least what the wrapper did to each bundle (info), whatever
 // $KCM_LOG_LEVEL says for stderr: it is the operator's only trace of it.
 void add_log_file(const std::string& path) {
   try {
-    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_st>(path);
+    auto sink = std::make_shared<AppendFileSink>(path);
     sink->set_pattern("%Y-%m-%dT%H:%M:%S%z " + std::string(kProgram) + "[%P]: %l: %v");
     auto logger = spdlog::default_logger();
     const auto level = logger->level();
@@ -59,8 +82,8 @@ void add_log_file(const std::string& path) {
     logger->set_level(std::min(level, spdlog::level::info));
     logger->sinks().push_back(sink);
     g_file_log = std::make_shared<spdlog::logger>(kProgram, sink);
-  } catch (const spdlog::spdlog_ex& e) {
-    spdlog::warn("open log file {}: {}", kcm::quote(path), e.what());
+  } catch (const kcm::Error& e) {
+    spdlog::warn("{}", e.what());
   }
 }
 

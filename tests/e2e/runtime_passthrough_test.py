@@ -180,6 +180,19 @@ class PassThroughTest(unittest.TestCase):
         self.assertIn("find the real runtime", result.stderr)
         self.assertIn("nope", result.stderr)
 
+    def test_runtime_does_not_inherit_the_log_file(self):
+        # runc, and the hooks runc runs, must not get kcm-runtime's log file descriptor.
+        fds_file = os.path.join(self.root, "fds")
+        with open(self.fake, "w") as f:
+            f.write(f"#!/bin/sh\nls -l /proc/$$/fd > {fds_file}\nexit 0\n")
+        log = os.path.join(self.root, "kcm-runtime.log")
+        bundle = self.bundle({"kcm.intel.com/pool": "dataplane"})
+        result = self.wrapper(["create", "--bundle", bundle, "c1"])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(os.path.getsize(log) > 0, "the wrapper logged to its file")
+        with open(fds_file) as f:
+            self.assertNotIn(log, f.read())
+
     def test_missing_hook_fails_a_container_that_asks_for_cpus(self):
         write_runtime_config(self.root, self.conf, runtime=self.fake,
                                 hook=os.path.join(self.root, "no-hook"))

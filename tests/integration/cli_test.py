@@ -560,6 +560,14 @@ class IsolateTest(Base):
                 return True
         wait_for(group_gone)
 
+    def test_ignored_sigchld_is_not_inherited_into_a_hang(self):
+        # An ignored SIGCHLD survives exec; kcm must still see its command exit.
+        p = subprocess.Popen([KCM, "isolate", "--conf-dir=" + self.conf, "--pool=dataplane",
+                              "exit 5"], env={**os.environ, **self.env},
+                             preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+        self.assertEqual(p.wait(timeout=10), 5)
+        self.assertEqual(tasks_of(self.conf, "dataplane", self.cpu), "")
+
     def test_requires_proc_fs(self):
         self.env = {}
         before = snapshot(self.conf)

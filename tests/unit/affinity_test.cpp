@@ -64,6 +64,15 @@ TEST(AffinityTest, SetAffinityToAbsentCpuNamesThreadAndCpus) {
   });
 }
 
+// CpuSet allows CPUs up to 8191; cpu_set_t holds 1024. The mask is sized for the CPU,
+// so the kernel, not a fixed-size mask, answers for a CPU this machine lacks.
+TEST(AffinityTest, CpusBeyondCpuSetSizeReachTheKernel) {
+  on_scratch_thread([] {
+    auto t = thrown_by([] { set_affinity(0, CpuSet{1100, 1101}); });
+    EXPECT_EQ(t.message, "set CPU affinity of \"self to 1100,1101\": Invalid argument");
+  });
+}
+
 TEST(AffinityTest, GetAffinityOfMissingThreadNamesIt) {
   auto t = thrown_by([] { get_affinity(kNoSuchThread); });
   EXPECT_EQ(t.message, "get CPU affinity of \"thread 99999999\": No such process");

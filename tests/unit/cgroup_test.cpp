@@ -1,5 +1,6 @@
 #include "cgroup.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -123,6 +124,16 @@ TEST(CgroupTest, MalformedCgroupLineIsAnError) {
 
 TEST(CgroupTest, MalformedMountinfoLineIsAnError) {
   EXPECT_NE(error_of("3:cpuset:/a\n", "34 31 0:31 /\n"), "");
+}
+
+TEST(CgroupTest, MalformedMountinfoNamesTheMountTable) {
+  try {
+    find_cpuset_cgroup("3:cpuset:/a\n", "34 31 0:31 /\n", "/proc/4242/cgroup",
+                       "/proc/self/mountinfo");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::StartsWith("parse \"/proc/self/mountinfo\": "));
+  }
 }
 
 TEST(CgroupTest, VanishedProcessIsAnError) {

@@ -128,6 +128,20 @@ TEST_F(ReservationTest, SameOwnerWithAnotherPidReleasesTheStaleRecordFirst) {
   EXPECT_EQ(dir().read_owner("c1")->pid, 2001);
 }
 
+// `kcm isolate` names its record after its PID: a new isolate that got the PID of a killed
+// one must not adopt the leftover record (reconcile would then reclaim a live holder).
+TEST_F(ReservationTest, SamePidWithAnotherStartTimeIsAnotherHolder) {
+  reserve(dir(), request("isolate-2000", 2000), lock);
+  ReservationRequest reused = request("isolate-2000", 2000);
+  reused.start_time += 1;
+  Reservation r = reserve(dir(), reused, lock);
+  EXPECT_FALSE(r.existing);
+  EXPECT_EQ(r.record.start_time, reused.start_time);
+  EXPECT_EQ(dir().read_owner("isolate-2000")->start_time, reused.start_time);
+  EXPECT_EQ(tasks("dataplane", "4,12"), "2000");
+  for (int core = 5; core < 8; ++core) EXPECT_EQ(tasks("dataplane", list_of(core)), "");
+}
+
 TEST_F(ReservationTest, SameOwnerInAnotherPoolReleasesTheOldPool) {
   reserve(dir(), request("c1", 2000, "dataplane"), lock);
   Reservation r = reserve(dir(), request("c1", 2000, "infra"), lock);
@@ -173,6 +187,31 @@ TEST_F(ReservationTest, ReleaseDeletesRecordEvenWhenItsPoolIsGone) {
   stdfs::remove_all(conf + "/pools/dataplane");
   EXPECT_TRUE(release(dir(), "c1", lock).has_value());
   EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
+}
+
+// A release that cannot rewrite a tasks file keeps the record, so the PID stays findable
+// for a retry or for reconcile instead of being forgotten while still listed.
+TEST_F(ReservationTest, FailedReleaseKeepsTheRecord) {
+  reserve(dir(), request("c1", 2000), lock);
+  const std::string tasks_file = tasks_path("dataplane", "4,12");
+  stdfs::remove(tasks_file);
+  stdfs::create_symlink(tmp / "elsewhere", tasks_file);
+  EXPECT_THROW(release(dir(), "c1", lock), Error);
+  EXPECT_TRUE(dir().read_owner("c1").has_value());
+}
+
+TEST_F(ReservationTest, FailedRollbackKeepsBothErrors) {
+  reserve(dir(), request("c1", 2000), lock);
+  stdfs::remove(tasks_path("dataplane", "4,12"));
+  stdfs::create_symlink(tmp / "elsewhere", tasks_path("dataplane", "4,12"));
+  try {
+    release_after_failure(dir(), "c1", lock, Error("write \"cpuset.cpus\": Invalid argument"));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::StartsWith("write \"cpuset.cpus\": Invalid argument; "
+                                              "rolling back failed too: "));
+    EXPECT_THAT(e.what(), testing::HasSubstr("is a symlink"));
+  }
 }
 
 TEST_F(ReservationTest, ExhaustedPoolLeavesDirectoryUnchanged) {
