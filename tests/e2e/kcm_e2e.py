@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -162,12 +163,154 @@ def read_owners(conf):
     return out
 
 
+def owner_file(owner):
+    """The file name of `owner`'s record in owners/: the id itself when it is safe
+    ([A-Za-z0-9_.-]{1,128}, not beginning with '.'), else "sha256+" and its SHA-256 in
+    hex, which no safe id can be."""
+    if re.fullmatch(r"[A-Za-z0-9_.-]{1,128}", owner) and not owner.startswith("."):
+        return owner + ".json"
+    return "sha256+" + hashlib.sha256(owner.encode()).hexdigest() + ".json"
+
+
+def start_time(pid):
+    """Field 22 of /proc/<pid>/stat; None when the process is gone or a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            text = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = text[text.rindex(")") + 2:].split()  # fields[0] is field 3, the state
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def expand_cpus(text):
+    """The CPUs of a Linux CPU list ("0-2,8"), ascending."""
+    cpus = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.extend(range(int(lo), int(hi or lo) + 1))
+    return sorted(cpus)
+
+
+def affinity(pid):
+    """Cpus_allowed_list of a live process, as its CPUs."""
+    with open("/proc/%d/status" % pid) as f:
+        cpus = cpus_allowed_list(f.read())
+    if cpus is None:
+        raise AssertionError("no Cpus_allowed_list for pid %d" % pid)
+    return expand_cpus(cpus)
+
+
+def write_owner(conf, owner, pid, pool, cpu_lists, file=None, start=None):
+    """An owner record written by hand as kcm writes it, in owners/`file` (default: the
+    owner's own file), with `pid`'s real start time unless `start` is given."""
+    record = {"cpuLists": cpu_lists, "created": "2026-11-30T04:17:45Z", "owner": owner,
+              "pid": pid, "pool": pool,
+              "startTime": start_time(pid) if start is None else start}
+    os.makedirs(os.path.join(conf, "owners"), exist_ok=True)
+    with open(os.path.join(conf, "owners", file or owner_file(owner)), "w") as f:
+        json.dump(record, f, indent=2)
+    return record
+
+
+def write_tasks(conf, pool, cpulist, pids):
+    with open(os.path.join(conf, "pools", pool, cpulist, "tasks"), "w") as f:
+        f.write(",".join(str(p) for p in pids))
+
+
+def exclusive_pools(conf):
+    pools = os.path.join(conf, "pools")
+    out = set()
+    for pool in os.listdir(pools):
+        path = os.path.join(pools, pool, "exclusive")
+        if not pool.startswith(".") and os.path.isfile(path):
+            with open(path) as f:
+                if f.read().strip() == "1":
+                    out.add(pool)
+    return out
+
+
+def shared_exclusive_lists(conf):
+    """Every exclusive list whose tasks hold two or more live processes: CPUs that kcm
+    gave to one holder and that another one runs on too."""
+    exclusive = exclusive_pools(conf)
+    errors = []
+    for (pool, cpulist), pids in read_tasks(conf).items():
+        live = [pid for pid in pids if start_time(pid) is not None]
+        if pool in exclusive and len(live) > 1:
+            errors.append("%s:%s is held by live pids %s" % (pool, cpulist, live))
+    return errors
+
+
+def holding_errors(conf):
+    """What breaks "no exclusive CPU is ever shared" (what node-report's "owners" check
+    reports): shared_exclusive_lists, and each live holder (its pid alive with the
+    recorded startTime) whose record names a list whose tasks lack its pid, which the
+    next allocation would hand out again. [] when none."""
+    errors = shared_exclusive_lists(conf)
+    tasks = read_tasks(conf)
+    for name, record in read_owners(conf).items():
+        if start_time(record["pid"]) != record["startTime"]:
+            continue
+        for cpulist in record["cpuLists"]:
+            if record["pid"] not in tasks.get((record["pool"], cpulist), []):
+                errors.append("%s names %s:%s whose tasks lack its live pid %d" % (
+                    name, record["pool"], cpulist, record["pid"]))
+    return errors
+
+
+def node_report(conf):
+    """`kcm node-report` of `conf` on this machine's /proc, parsed."""
+    r = subprocess.run([KCM, "node-report", "--conf-dir=" + conf], capture_output=True,
+                       text=True, env=dict(os.environ, KCM_PROC_FS="/proc"), timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("node-report failed: %s" % r.stderr)
+    return json.loads(r.stdout)
+
+
 class ConfTestCase(unittest.TestCase):
     """A test over the config directory at self.conf."""
 
     def assert_all_free(self):
         self.assertEqual(busy_lists(self.conf), {})
         self.assertEqual(read_owners(self.conf), {})
+
+    def assert_no_shared_cpu(self):
+        """holding_errors finds nothing, and node-report agrees."""
+        self.assertEqual(holding_errors(self.conf), [])
+        self.assert_owners_check(True)
+
+    def assert_owners_check(self, ok):
+        checks = node_report(self.conf)["checks"]
+        self.assertIn("owners", checks, "node-report has no owners check")
+        self.assertEqual(checks["owners"]["ok"], ok, checks["owners"])
+        self.assertEqual(checks["owners"]["errors"] == [], ok, checks["owners"])
+
+    def assert_holder(self, pid):
+        """`pid` (live) either holds exactly the lists of its one record, and runs on
+        their CPUs, or holds no list and has no record. Returns the record or None."""
+        held = sorted(key for key, pids in read_tasks(self.conf).items() if pid in pids)
+        records = [r for r in read_owners(self.conf).values() if r["pid"] == pid]
+        if not records:
+            self.assertEqual(held, [], "pid %d holds lists without a record" % pid)
+            return None
+        self.assertEqual(len(records), 1, records)
+        (record,) = records
+        self.assertEqual(held, sorted((record["pool"], l) for l in record["cpuLists"]),
+                         "pid %d: its tasks are not its record's lists %s" % (pid, record))
+        self.assertEqual(affinity(pid),
+                         expand_cpus(",".join(record["cpuLists"])),
+                         "pid %d does not run on its lists %s" % (pid, record["cpuLists"]))
+        return record
+
+    def assert_pinned(self, pid, owner):
+        """`pid` holds the lists of `owner`'s record and runs on them."""
+        record = self.assert_holder(pid)
+        self.assertIsNotNone(record, "pid %d (%s) holds nothing" % (pid, owner))
+        self.assertEqual(record["owner"], owner)
+        self.assertIn(owner_file(owner), read_owners(self.conf))
+        self.assertEqual(read_owners(self.conf)[owner_file(owner)], record)
+        return record
 
     def one_dataplane_list(self, timeout=20.0):
         """Waits for a single container to hold a dataplane list: (cpulist, pids)."""
@@ -474,17 +617,19 @@ class Container:
 
 class Runtime:
     """A runtime command line: runc directly; crun in a private mount namespace without
-    /sys/fs/cgroup/unified, since crun refuses hybrid cgroup hosts otherwise."""
+    /sys/fs/cgroup/unified, since crun refuses hybrid cgroup hosts otherwise. `root` is
+    the runtime's state directory (--root), its default when None."""
 
-    def __init__(self, name):
+    def __init__(self, name, root=None):
         self.name = name
+        self.root = root
 
     def command(self, *args):
+        args = (["--root", self.root] if self.root else []) + list(args)
         if self.name == "crun":
             return ["unshare", "-m", "sh", "-c",
-                    'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"', "sh"] + \
-                list(args)
-        return [self.name] + list(args)
+                    'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"', "sh"] + args
+        return [self.name] + args
 
     def status(self, container_id):
         r = subprocess.run(self.command("state", container_id), capture_output=True,
