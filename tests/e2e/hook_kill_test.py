@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """kcm-hook and the config directory's lock: an unannotated container never takes it,
 and a hook SIGKILLed anywhere — waiting for the lock or in the middle of its
-transaction — leaves a directory that is consistent and that `kcm reconcile` cleans."""
+transaction — leaves a directory that is consistent, that `kcm reconcile` cleans, and
+in which the runtime's retry of the hook pins its container without ever giving one
+exclusive list to two live processes."""
 
+import contextlib
 import json
 import os
 import random
@@ -11,8 +14,20 @@ import subprocess
 import time
 
 import kcm_e2e
-from kcm_e2e import (HOOK, KCM, TWO_CPU_POOLS, make_temp_dir, read_owners, read_tasks, run_hook,
-                     wait_for, write_config_dir)
+from kcm_e2e import (HOOK, KCM, TWO_CPU_POOLS, holding_errors, make_temp_dir, owner_file,
+                     read_owners, read_tasks, run_hook, shared_exclusive_lists, wait_for,
+                     write_config_dir, write_owner)
+
+DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
+
+
+@contextlib.contextmanager
+def stage(name):
+    """Names the stage of a long loop in its first failed assertion, which ends it."""
+    try:
+        yield
+    except AssertionError as e:
+        raise AssertionError("%s: %s" % (name, e)) from None
 
 
 class HeldLock:
@@ -116,24 +131,81 @@ class HookLockTest(kcm_e2e.ConfTestCase):
                      self.conf, env={"KCM_LOCK_TIMEOUT": "2"})
         self.assertEqual(r.returncode, 0, r.stderr)
 
-    def test_kill_at_random_points_leaves_a_directory_reconcile_cleans(self):
+    def stop(self, target):
+        """Ends a container's process, as every runtime does before its poststop."""
+        target.kill()
+        target.wait()
+
+    def poststop(self, owner, target, annotations):
+        self.stop(target)
+        r = run_hook("poststop", self.state(owner, 0, annotations), self.conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn(owner_file(owner), read_owners(self.conf))
+        self.assertNotIn(target.pid, sum(read_tasks(self.conf).values(), []))
+
+    # A hook killed between its owner record and its tasks leaves a record whose lists do
+    # not hold its live pid; the runtime's retry must pin the container for real.
+
+    def test_node_report_flags_a_live_record_whose_list_lacks_its_pid(self):
+        target = self.target()
+        write_owner(self.conf, "half", target.pid, "dataplane", ["0"])
+        self.assertNotEqual(holding_errors(self.conf), [])
+        self.assert_owners_check(False)
+        # reconcile never reclaims a live holder, and keeps its documented shape.
+        self.assertEqual(sorted(self.reconcile()), ["mismatchedCpuMasks", "reclaimedCpuLists"])
+        self.assertIn("half.json", read_owners(self.conf))
+
+    def test_retry_after_a_kill_between_record_and_tasks_takes_its_list(self):
+        target = self.target()
+        write_owner(self.conf, "retry", target.pid, "dataplane", ["0"])
+        r = run_hook("prestart", self.state("retry", target.pid, DATAPLANE), self.conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.assert_pinned(target.pid, "retry")["cpuLists"], ["0"])
+        # The next container must not be given the retried container's list.
+        following = self.target()
+        r = run_hook("prestart", self.state("next", following.pid, DATAPLANE), self.conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.assert_pinned(following.pid, "next")["cpuLists"], ["1"])
+        self.assert_no_shared_cpu()
+
+    def test_retry_whose_list_was_taken_meanwhile_takes_another(self):
+        # The state the retried hook's record and a later container's allocation leave:
+        # the record names the list that the other container now holds.
+        other = self.target()
+        r = run_hook("prestart", self.state("other", other.pid, DATAPLANE), self.conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        taken = self.assert_pinned(other.pid, "other")
+        target = self.target()
+        write_owner(self.conf, "retry", target.pid, "dataplane", taken["cpuLists"])
+        r = run_hook("prestart", self.state("retry", target.pid, DATAPLANE), self.conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        record = self.assert_pinned(target.pid, "retry")
+        self.assertNotEqual(record["cpuLists"], taken["cpuLists"])
+        self.assertEqual(self.assert_pinned(other.pid, "other"), taken)
+        self.assert_no_shared_cpu()
+
+    def test_hooks_killed_at_random_points_and_retried_never_share_a_list(self):
         rng = random.Random(int(os.environ.get("KCM_E2E_SEED", "0")) or None)
-        pools = [{"kcm.intel.com/pool": "dataplane"},
-                 {"kcm.intel.com/pool": "infra"},
-                 {"kcm.intel.com/pool": "dataplane", "kcm.intel.com/cores": "2"}]
+        # Each round's container still runs during the next round; no two consecutive
+        # requests need more than the two dataplane lists.
+        pools = [DATAPLANE, DATAPLANE, {"kcm.intel.com/pool": "infra"},
+                 {"kcm.intel.com/pool": "dataplane", "kcm.intel.com/cores": "2"},
+                 {"kcm.intel.com/pool": "infra"}]
         # Kill delays spread over one whole hook run, measured here (the machine's fsync
         # speed dominates it), so kills land before, inside and after the transaction.
         runs = []
         for i in range(3):
+            target = self.target()
             start = time.monotonic()
-            run_hook("prestart", self.state("measure", self.target().pid, pools[0]), self.conf)
+            run_hook("prestart", self.state("measure", target.pid, pools[0]), self.conf)
             runs.append(time.monotonic() - start)
-            run_hook("poststop", self.state("measure", 0, pools[0]), self.conf)
+            self.poststop("measure", target, pools[0])
         span = sorted(runs)[1] * 1.2
         completed = killed = 0
+        previous = None
         for i in range(60):
-            target = self.target()
-            state = json.dumps(self.state("kill-%d" % i, target.pid, pools[i % 3])).encode()
+            owner, target, annotations = "kill-%d" % i, self.target(), pools[i % len(pools)]
+            state = json.dumps(self.state(owner, target.pid, annotations)).encode()
             hook = subprocess.Popen([HOOK, "--conf-dir=" + self.conf, "prestart"],
                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
@@ -145,13 +217,24 @@ class HookLockTest(kcm_e2e.ConfTestCase):
                 killed += 1
             else:
                 completed += 1
-            target.kill()
-            target.wait()
-            self.assert_consistent()
-            if i % 5 == 4:
-                self.reconcile()
-                self.assert_all_free()
-        self.reconcile()
+            with stage("round %d, after the kill" % i):
+                self.assertEqual(shared_exclusive_lists(self.conf), [])
+                self.assert_consistent()
+                if previous:
+                    self.assert_pinned(previous[1].pid, previous[0])
+            # The runtime retries the killed hook; the retry pins the container.
+            r = run_hook("prestart", state, self.conf)
+            with stage("round %d, after the retry" % i):
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assert_pinned(target.pid, owner)
+                if previous:
+                    self.assert_pinned(previous[1].pid, previous[0])
+                self.assert_no_shared_cpu()
+            if previous:
+                self.poststop(*previous)
+            previous = (owner, target, annotations)
+        self.poststop(*previous)
+        self.assertEqual(self.reconcile()["reclaimedCpuLists"], [])
         self.assert_all_free()
         # Both outcomes happened, or the delays did not probe the transaction at all.
         self.assertGreater(killed, 0)
