@@ -10,12 +10,15 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
 KCM = os.environ.get("KCM_BIN", "build/cli/kcm")
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
+from kcm_e2e import expand_cpus, holding_errors  # noqa: E402
 FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures")
 TOPOLOGIES = os.path.join(FIXTURES, "topologies")
 
@@ -280,7 +283,7 @@ class InitTest(Base):
                 seen = []
                 for pool in pools.values():
                     for name in pool["cpuLists"]:
-                        seen.extend(expand(name))
+                        seen.extend(expand_cpus(name))
                 self.assertEqual(sorted(seen), sorted(cpu for cpu, _, _ in rows),
                                  "every online CPU in exactly one list")
                 self.assertEqual(len(pools["dataplane"]["cpuLists"]), dp)
@@ -288,8 +291,9 @@ class InitTest(Base):
                 node_of = {cpu: node for cpu, _, node in rows}
                 dp_nodes = set()
                 for name in pools["dataplane"]["cpuLists"]:
-                    self.assertIn(frozenset(expand(name)), whole_cores, "a list is one whole core")
-                    dp_nodes.add(node_of[expand(name)[0]])
+                    self.assertIn(frozenset(expand_cpus(name)), whole_cores,
+                                  "a list is one whole core")
+                    dp_nodes.add(node_of[expand_cpus(name)[0]])
                 per_node = {}
                 for core in cores.values():
                     per_node.setdefault(node_of[min(core)], 0)
@@ -315,7 +319,7 @@ class InitTest(Base):
         self.assertEqual(r.returncode, 0, r.stderr)
         for pool in self.describe().values():
             for name in pool["cpuLists"]:
-                self.assertNotIn(4, expand(name))
+                self.assertNotIn(4, expand_cpus(name))
 
     def test_refuses_non_empty_directory(self):
         os.makedirs(self.conf)
@@ -342,14 +346,6 @@ class InitTest(Base):
                 env={"KCM_SYS_FS": os.path.join(self.tmp, "nosys")})
         self.assertFails(r, 1, os.path.join(self.tmp, "nosys"))
         self.assertFalse(os.path.exists(self.conf))
-
-
-def expand(name):
-    cpus = []
-    for part in name.split(","):
-        lo, _, hi = part.partition("-")
-        cpus.extend(range(int(lo), int(hi or lo) + 1))
-    return cpus
 
 
 class FakeProc:
@@ -429,6 +425,31 @@ class ReconcileTest(Base):
         self.assertEqual(tasks_of(self.conf, "dataplane", "5,13"), "")
 
 
+class ReconcileProofTest(Base):
+    """Only a PID that is provably gone (no <procfs>/<pid>, or a zombie) or reused (another
+    start time than its record) is reclaimed."""
+
+    def test_pid_whose_stat_cannot_be_read_is_kept(self):
+        write_conf(self.conf, {"dataplane": (True, {"4,12": [2000], "5,13": [2001]})})
+        os.makedirs(os.path.join(self.conf, "owners"))
+        for owner, pid, lists in (("c2000", 2000, ["4,12"]), ("c2001", 2001, ["5,13"])):
+            with open(os.path.join(self.conf, "owners", owner + ".json"), "w") as f:
+                json.dump({"owner": owner, "pid": pid, "startTime": 111, "pool": "dataplane",
+                           "cpuLists": lists, "created": "2026-11-30T00:00:00Z"}, f)
+        proc = FakeProc(os.path.join(self.tmp, "proc"))
+        proc.add(2000, 111, "4,12")
+        os.remove(os.path.join(proc.root, "2000", "stat"))  # the process exists: status only
+        # 2001 has no directory: it is gone.
+        r = run("reconcile", "--conf-dir=" + self.conf, env={"KCM_PROC_FS": proc.root})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {
+            "mismatchedCpuMasks": [],
+            "reclaimedCpuLists": [{"cpus": "5,13", "pid": 2001, "pool": "dataplane"}]})
+        self.assertEqual(tasks_of(self.conf, "dataplane", "4,12"), "2000")
+        self.assertEqual(tasks_of(self.conf, "dataplane", "5,13"), "")
+        self.assertEqual(os.listdir(os.path.join(self.conf, "owners")), ["c2000.json"])
+
+
 class NodeReportTest(Base):
     def test_clean_directory(self):
         write_conf(self.conf, {"dataplane": (True, {"0": []}), "infra": (False, {"1": []})})
@@ -466,6 +487,45 @@ class NodeReportTest(Base):
         r = run("node-report", "--conf-dir=" + self.conf, env={"KCM_PROC_FS": proc.root})
         self.assertEqual(json.loads(r.stdout)["checks"]["tasks"]["errors"],
                          ["Task 2000 in dataplane:0 is not running (kcm reconcile would reclaim it)"])
+
+    def owners_check(self, pools, records, live):
+        """node-report's "owners" check of `pools` (as write_conf takes them) with owner
+        `records` [(owner, pid, startTime, lists)] of dataplane, on a procfs where each
+        (pid, startTime) of `live` runs."""
+        write_conf(self.conf, pools)
+        os.makedirs(os.path.join(self.conf, "owners"))
+        for owner, pid, start, lists in records:
+            with open(os.path.join(self.conf, "owners", owner + ".json"), "w") as f:
+                json.dump({"owner": owner, "pid": pid, "startTime": start, "pool": "dataplane",
+                           "cpuLists": lists, "created": "2026-11-30T00:00:00Z"}, f)
+        proc = FakeProc(os.path.join(self.tmp, "proc"))
+        for pid, start in live:
+            proc.add(pid, start, "0-15")
+        r = run("node-report", "--conf-dir=" + self.conf, env={"KCM_PROC_FS": proc.root})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        checks = json.loads(r.stdout)["checks"]
+        self.assertIn("owners", checks)
+        self.assertEqual(checks["owners"]["ok"], checks["owners"]["errors"] == [])
+        return checks["owners"]
+
+    def test_owners_check_passes_one_live_holder_per_exclusive_list(self):
+        check = self.owners_check(
+            {"dataplane": (True, {"0": [2000], "1": []}), "infra": (False, {"2": [3000, 3001]})},
+            [("c2000", 2000, 111, ["0"]), ("gone", 2001, 5, ["1"])],
+            [(2000, 111), (3000, 1), (3001, 2)])
+        self.assertEqual(check, {"errors": [], "ok": True})
+
+    def test_owners_check_flags_two_live_tasks_in_an_exclusive_list(self):
+        check = self.owners_check({"dataplane": (True, {"0": [2000, 2001]})}, [],
+                                  [(2000, 111), (2001, 222)])
+        self.assertFalse(check["ok"])
+
+    def test_owners_check_flags_a_live_record_whose_list_lacks_its_pid(self):
+        # What a writer killed between the record and the tasks leaves: the list looks
+        # free and the next allocation would hand it out again.
+        check = self.owners_check({"dataplane": (True, {"0": [], "1": []})},
+                                  [("c2000", 2000, 111, ["0"])], [(2000, 111)])
+        self.assertFalse(check["ok"])
 
     def test_unreadable_directory_is_reported(self):
         r = run("node-report", "--conf-dir=" + self.conf)
@@ -508,7 +568,7 @@ class IsolateTest(Base):
         r = self.isolate("infra", "cat", "--", "/proc/self/status")
         self.assertEqual(r.returncode, 0, r.stderr)
         allowed = [l for l in r.stdout.splitlines() if l.startswith("Cpus_allowed_list:")]
-        self.assertEqual(expand(allowed[0].split()[1]), expand(infra[0]))
+        self.assertEqual(expand_cpus(allowed[0].split()[1]), expand_cpus(infra[0]))
 
     def test_exit_status_passed_through(self):
         self.assertEqual(self.isolate("infra", "sh", "--", "-c", "'exit 7'").returncode, 7)
@@ -522,6 +582,7 @@ class IsolateTest(Base):
                                   "sleep", "--", "30"], env={**os.environ, **self.env})
         try:
             wait_for(lambda: tasks_of(self.conf, "dataplane", self.cpu) == str(first.pid))
+            self.assertEqual(holding_errors(self.conf), [])
             before = snapshot(self.conf)
             r = self.isolate("dataplane", "true")
             self.assertFails(r, 1, 'pool "dataplane" has 0 free CPU lists (1 in use)')
@@ -579,8 +640,10 @@ class IsolateTest(Base):
                               "sleep", "--", "30"], env={**os.environ, **self.env},
                              start_new_session=True)
         wait_for(lambda: tasks_of(self.conf, "dataplane", self.cpu) == str(p.pid))
+        self.assertEqual(holding_errors(self.conf), [])
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
+        self.assertEqual(holding_errors(self.conf), [])
         r = run("reconcile", "--conf-dir=" + self.conf, env=self.env)
         self.assertEqual(json.loads(r.stdout)["reclaimedCpuLists"],
                          [{"cpus": self.cpu, "pid": p.pid, "pool": "dataplane"}])
@@ -604,6 +667,7 @@ class CrashTest(Base):
             time.sleep(rng.uniform(0, 0.02))
             p.kill()
             p.wait()
+            self.assertEqual(holding_errors(self.conf), [], f"iteration {i}")
             r = run("describe", "--conf-dir=" + self.conf)
             self.assertEqual(r.returncode, 0, f"iteration {i}: {r.stderr}")
             for cpus in ("0", "1"):
@@ -618,6 +682,7 @@ class CrashTest(Base):
                     self.assertEqual(json.load(f)["pid"], p.pid)
             r = run("reconcile", "--conf-dir=" + self.conf, env={"KCM_PROC_FS": "/proc"})
             self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(holding_errors(self.conf), [], f"iteration {i}")
             self.assertEqual(tasks_of(self.conf, "dataplane", "0"), "")
             self.assertEqual(tasks_of(self.conf, "dataplane", "1"), "")
             self.assertEqual(os.listdir(os.path.join(self.conf, "owners")), [])
