@@ -146,13 +146,35 @@ void fsync_dir(int dirfd, const std::string& display) {
   if (::fsync(dirfd) != 0) throw sys_error("fsync", display, errno);
 }
 
+namespace {
+
+// A writer's temp name is taken again only when a writer of the same PID was killed, or
+// when someone planted it; one retry covers the first, a second a racing plant.
+constexpr int kCreateAttempts = 3;
+
+// Creates `name` under dirfd, private (0600) to its writer, and never opens anything
+// already there: with O_EXCL a planted hard link or symlink fails the create instead of
+// being written through. Such a leftover is unlinked, which removes the name and writes
+// nothing, and the create is retried.
+UniqueFd create_new_file_at(int dirfd, const std::string& name, const std::string& display) {
+  for (int attempt = 1;; ++attempt) {
+    int fd =
+        ::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno != EEXIST || attempt == kCreateAttempts) throw sys_error("create", display, errno);
+    if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
+      throw sys_error("create", display, errno);
+    }
+  }
+}
+
+}  // namespace
+
 void write_file_atomic(int dirfd, const std::string& name, std::string_view content,
                        const std::string& display, mode_t mode) {
   const std::string temp = "." + name + ".tmp-" + std::to_string(::getpid());
-  int fd =
-      ::openat(dirfd, temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) throw sys_error("create", display + " (temp file)", errno);
-  UniqueFd owned(fd);
+  UniqueFd owned = create_new_file_at(dirfd, temp, display + " (temp file)");
+  const int fd = owned.get();
   auto fail = [&](const char* op) {
     int err = errno;
     ::unlinkat(dirfd, temp.c_str(), 0);
@@ -167,7 +189,7 @@ void write_file_atomic(int dirfd, const std::string& name, std::string_view cont
     }
     done += static_cast<std::size_t>(n);
   }
-  // O_CREAT's mode is filtered by the umask; the file must end up with `mode`.
+  // Created 0600; the final mode is set here, where the umask does not filter it.
   if (::fchmod(fd, mode) != 0) throw fail("chmod");
   if (::fsync(fd) != 0) throw fail("fsync");
   if (::renameat(dirfd, temp.c_str(), dirfd, name.c_str()) != 0) throw fail("rename");

@@ -58,7 +58,10 @@ std::optional<std::string> read_file_at_if_exists(int dirfd, const std::string& 
 
 // Crash-safe replace: writes `.<name>.tmp-<pid>` in the same directory, fsyncs it,
 // renames it over `name` and fsyncs the directory. A reader sees the old or the new
-// content, never a torn file; a crash leaves at most a dot-named temp file behind.
+// content, never a torn file; a crash leaves at most a dot-named temp file behind. The
+// temp file is always a new inode (O_EXCL; a leftover of that name is unlinked first), so
+// no existing file is written through a planted link, and the result has one name and
+// exactly `mode`, whatever the umask.
 void write_file_atomic(int dirfd, const std::string& name, std::string_view content,
                        const std::string& display, mode_t mode = 0644);
 

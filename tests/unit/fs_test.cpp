@@ -24,6 +24,12 @@ mode_t mode_of(const std::string& path) {
   return st.st_mode & 07777;
 }
 
+nlink_t links_of(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_nlink;
+}
+
 // Restores the process umask at the end of a scope.
 class ScopedUmask {
  public:
@@ -243,6 +249,38 @@ TEST(FsTest, WriteFileAtomicReplacesSymlinkInsteadOfFollowingIt) {
   EXPECT_EQ(read_text(dir / "outside"), "keep");
   EXPECT_FALSE(stdfs::is_symlink(dir / "tasks"));
   EXPECT_EQ(read_text(dir / "tasks"), "1");
+}
+
+// The temp name is predictable; whoever may write the directory can plant a hard link to
+// another file there before kcm writes.
+TEST(FsTest, WriteFileAtomicDoesNotWriteThroughAHardLinkAtItsTempName) {
+  TempDir dir;
+  TempDir elsewhere;
+  write_file(elsewhere / "secret", "keep");
+  ASSERT_EQ(::chmod((elsewhere / "secret").c_str(), 0600), 0);
+  const std::string temp = ".tasks.tmp-" + std::to_string(::getpid());
+  ASSERT_EQ(::link((elsewhere / "secret").c_str(), (dir / temp).c_str()), 0);
+  UniqueFd fd = open_dir(dir.path());
+  write_file_atomic(fd.get(), "tasks", "2000", "d/tasks");
+  EXPECT_EQ(read_text(elsewhere / "secret"), "keep");
+  EXPECT_EQ(mode_of(elsewhere / "secret"), 0600u);
+  EXPECT_EQ(links_of(elsewhere / "secret"), 1u);
+  EXPECT_EQ(read_text(dir / "tasks"), "2000");
+  EXPECT_EQ(mode_of(dir / "tasks"), 0644u);
+  EXPECT_EQ(links_of(dir / "tasks"), 1u);
+  EXPECT_EQ(names_in(dir.path()), std::vector<std::string>{"tasks"});
+}
+
+TEST(FsTest, WriteFileAtomicReplacesASymlinkAtItsTempName) {
+  TempDir dir;
+  write_file(dir / "outside", "keep");
+  const std::string temp = ".tasks.tmp-" + std::to_string(::getpid());
+  stdfs::create_symlink(dir / "outside", dir / temp);
+  UniqueFd fd = open_dir(dir.path());
+  write_file_atomic(fd.get(), "tasks", "1", "d/tasks");
+  EXPECT_EQ(read_text(dir / "outside"), "keep");
+  EXPECT_EQ(read_text(dir / "tasks"), "1");
+  EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{"outside", "tasks"}));
 }
 
 TEST(FsTest, WriteFileAtomicFailureNamesTheFile) {
