@@ -3,13 +3,18 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -61,31 +66,162 @@ void disarm_watchdog() {
   ::setitimer(ITIMER_REAL, &it, nullptr);
 }
 
-std::string holder_of(int fd) {
-  char buf[256];
-  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-  if (n <= 0) return "an unknown holder";
-  std::string holder(buf, static_cast<std::size_t>(n));
-  while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
-  return holder.empty() ? "an unknown holder" : "pid " + holder;
+constexpr const char* kLockName = "lock";
+// A holder record is "<pid> <program>\n"; programs are short names like "kcm isolate".
+constexpr std::size_t kMaxRecord = 256;
+
+struct HolderRecord {
+  pid_t pid = 0;
+  std::string program;
+};
+
+std::optional<HolderRecord> parse_holder_record(std::string_view text) {
+  if (!text.ends_with('\n')) return std::nullopt;
+  text.remove_suffix(1);
+  const std::size_t space = text.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  HolderRecord record;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + space, record.pid);
+  const std::string_view program = text.substr(space + 1);
+  auto printable = [](char c) { return c >= ' ' && c <= '~'; };
+  if (ec != std::errc() || end != text.data() + space || record.pid <= 0 || program.empty() ||
+      !std::all_of(program.begin(), program.end(), printable)) {
+    return std::nullopt;
+  }
+  record.program = program;
+  return record;
+}
+
+// Up to kMaxRecord + 1 bytes, so a caller can tell a longer file from a record.
+std::string lock_file_text(int fd) {
+  char buf[kMaxRecord + 1];
+  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+// For a diagnostic: a file that cannot be read is left out of the message, never an error
+// that would replace it.
+std::optional<std::string> read_for_message(const std::string& path) {
+  try {
+    return read_file_if_exists(path);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+// "pid 812 (flock), pid 907 (kcm isolate)": who holds the lock file's inode, as
+// <procfs>/locks lists it. The record in the file outlives its writer, so it names a
+// holder only when its PID is one of them; the others are named by their comm.
+std::string holders_of(int fd, const std::string& procfs_root) {
+  const std::string locks_path = join_path(procfs_root, "locks");
+  struct stat st;
+  std::optional<std::string> locks;
+  if (::fstat(fd, &st) == 0) locks = read_for_message(locks_path);
+  if (!locks) return "a holder (" + quote(locks_path) + " is unreadable)";
+  const std::vector<pid_t> pids = flock_holders(*locks, st.st_dev, st.st_ino);
+  if (pids.empty()) return "a holder that " + quote(locks_path) + " does not list";
+  const std::optional<HolderRecord> record = parse_holder_record(lock_file_text(fd));
+  std::string out;
+  for (pid_t pid : pids) {
+    if (!out.empty()) out += ", ";
+    out += "pid " + std::to_string(pid);
+    std::string name;
+    if (record && record->pid == pid) {
+      name = record->program;
+    } else if (auto comm =
+                   read_for_message(join_path(procfs_root, std::to_string(pid) + "/comm"))) {
+      name = *comm;
+      while (!name.empty() && name.back() == '\n') name.pop_back();
+    }
+    if (!name.empty()) out += " (" + name + ")";
+  }
+  return out;
+}
+
+// Opens the lock file for `mode` as lock.h says; an invalid fd when a reader goes without.
+UniqueFd open_lock_file(int conf_dirfd, const std::string& path, LockMode mode) {
+  const bool writer = mode == LockMode::kExclusive;
+  // O_NONBLOCK: a FIFO planted as the lock fails the type check instead of blocking open.
+  const int flags = (writer ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+  int fd = ::openat(conf_dirfd, kLockName, flags);
+  if (fd < 0 && errno == ENOENT && writer) {
+    fd = ::openat(conf_dirfd, kLockName, flags | O_CREAT | O_EXCL, 0600);
+    // Another writer created it in between: use theirs.
+    if (fd < 0 && errno == EEXIST) fd = ::openat(conf_dirfd, kLockName, flags);
+  }
+  if (fd < 0) {
+    if (!writer && (errno == ENOENT || errno == EACCES)) return UniqueFd();
+    if (errno == ELOOP) throw op_error("open", path, "is a symlink, refusing to follow it");
+    throw sys_error("open", path, errno);
+  }
+  UniqueFd owned(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw sys_error("stat", path, errno);
+  if (!S_ISREG(st.st_mode)) throw op_error("open", path, "is not a regular file");
+  if (writer) {
+    // Another name of the inode may be a file outside the directory, which the holder
+    // record would overwrite.
+    if (st.st_nlink != 1) {
+      throw op_error(
+          "open", path,
+          "has " + std::to_string(st.st_nlink) + " names (a hard link), refusing to write to it");
+    }
+    if ((st.st_mode & 07777) != 0600 && ::fchmod(fd, 0600) != 0) {
+      throw sys_error("chmod", path, errno);
+    }
+  }
+  return owned;
 }
 
 }  // namespace
 
+std::vector<pid_t> flock_holders(std::string_view proc_locks, dev_t dev, ino_t ino) {
+  // "1: FLOCK  ADVISORY  WRITE 812 08:01:1318 0 EOF": the device's major and minor in
+  // hex, the inode in decimal. A waiter's line reads "1: -> FLOCK ...".
+  std::vector<pid_t> out;
+  std::istringstream lines{std::string(proc_locks)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string id, type, kind, access, pid_text, file;
+    if (!(fields >> id >> type >> kind >> access >> pid_text >> file) || type != "FLOCK") continue;
+    pid_t pid = 0;
+    unsigned int major_id = 0, minor_id = 0;
+    unsigned long long inode = 0;
+    const char* p = file.data();
+    const char* end = p + file.size();
+    auto [a, ea] = std::from_chars(p, end, major_id, 16);
+    if (ea != std::errc() || a == end || *a != ':') continue;
+    auto [b, eb] = std::from_chars(a + 1, end, minor_id, 16);
+    if (eb != std::errc() || b == end || *b != ':') continue;
+    auto [c, ec] = std::from_chars(b + 1, end, inode);
+    const char* pid_end = pid_text.data() + pid_text.size();
+    auto [d, ed] = std::from_chars(pid_text.data(), pid_end, pid);
+    if (ec != std::errc() || c != end || ed != std::errc() || d != pid_end || pid <= 0) continue;
+    if (major_id == major(dev) && minor_id == minor(dev) && inode == ino) out.push_back(pid);
+  }
+  return out;
+}
+
+bool is_kcm_lock_file(int conf_dirfd) {
+  int fd = ::openat(conf_dirfd, kLockName, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return false;
+  UniqueFd owned(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) return false;
+  const std::string text = lock_file_text(fd);
+  return text.size() == static_cast<std::size_t>(st.st_size) &&
+         (text.empty() || parse_holder_record(text).has_value());
+}
+
 DirLock DirLock::acquire(int conf_dirfd, const std::string& conf_path, LockMode mode,
-                         const std::string& program, std::chrono::milliseconds timeout) {
-  const std::string path = join_path(conf_path, "lock");
-  int fd = ::openat(conf_dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0 && (errno == EROFS || errno == EACCES) && mode == LockMode::kShared) {
-    // A read-only mount of the directory still allows readers to lock.
-    fd = ::openat(conf_dirfd, "lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  }
-  if (fd < 0) {
-    if (errno == ELOOP) throw op_error("open", path, "is a symlink, refusing to follow it");
-    throw sys_error("open", path, errno);
-  }
+                         const std::string& program, std::chrono::milliseconds timeout,
+                         const std::string& procfs_root) {
+  const std::string path = join_path(conf_path, kLockName);
   DirLock lock;
-  lock.fd_ = UniqueFd(fd);
+  lock.fd_ = open_lock_file(conf_dirfd, path, mode);
+  if (!lock.fd_.valid()) return lock;
+  const int fd = lock.fd_.get();
   const int op = (mode == LockMode::kExclusive ? LOCK_EX : LOCK_SH) | LOCK_NB;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto pause = std::chrono::microseconds(200);
@@ -95,7 +231,7 @@ DirLock DirLock::acquire(int conf_dirfd, const std::string& conf_path, LockMode 
     if (std::chrono::steady_clock::now() >= deadline) {
       throw op_error("lock", path,
                      "timed out after " + format_seconds(timeout) +
-                         " s (KCM_LOCK_TIMEOUT) waiting for " + holder_of(fd));
+                         " s (KCM_LOCK_TIMEOUT) waiting for " + holders_of(fd, procfs_root));
     }
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(20000));

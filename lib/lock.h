@@ -1,16 +1,28 @@
 // The config directory's lock: flock(2) on <conf>/lock.
 //
-// Writers take it exclusively, readers (describe, node-report) shared. The wait is
-// bounded by a timeout (KCM_LOCK_TIMEOUT); past it acquire() throws an Error naming the
-// lock file and the holder it records. While held exclusively, a watchdog bounds the hold
-// time too: if the holder is still inside after the timeout it prints why and exits 1
-// (the kernel drops the lock with the process, and every write kcm makes is atomic, so
-// the directory stays readable). The kernel also drops the lock of a holder that dies,
-// so SIGKILL never wedges the directory. Not thread-safe: one lock per process at a time.
+// Writers take it exclusively, readers (describe, node-report, discover) shared. The
+// file is opened only when it is a regular file with one name; it is never truncated or
+// written unless it is. A writer creates it (O_EXCL, 0600) when missing and sets an
+// existing one to 0600: flock needs only a read descriptor, so a lock file others can
+// open is a lock others can hold. A reader never creates it, and goes without the lock
+// when the file is missing (a directory no kcm writer has touched yet) or it may not open
+// it (not root): every file is replaced atomically, so each file it reads is whole.
+//
+// The wait is bounded by a timeout (KCM_LOCK_TIMEOUT); past it acquire() throws an Error
+// naming the lock file and the processes that hold it, from <procfs>/locks. While held
+// exclusively, a watchdog bounds the hold time too: if the holder is still inside after
+// the timeout it prints why and exits 1 (the kernel drops the lock with the process, and
+// every write kcm makes is atomic, so the directory stays readable). The kernel also
+// drops the lock of a holder that dies, so SIGKILL never wedges the directory. Not
+// thread-safe: one lock per process at a time.
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "fs.h"
 
@@ -20,9 +32,11 @@ enum class LockMode { kShared, kExclusive };
 
 class DirLock {
  public:
-  // `program` is recorded in the lock file as "<pid> <program>" for diagnostics.
+  // An exclusive holder records "<pid> <program>\n" in the lock file for diagnostics.
+  // `procfs_root` is where the timeout message looks up the holders.
   static DirLock acquire(int conf_dirfd, const std::string& conf_path, LockMode mode,
-                         const std::string& program, std::chrono::milliseconds timeout);
+                         const std::string& program, std::chrono::milliseconds timeout,
+                         const std::string& procfs_root = "/proc");
 
   DirLock(DirLock&&) noexcept = default;
   DirLock& operator=(DirLock&&) noexcept = default;
@@ -36,6 +50,15 @@ class DirLock {
   UniqueFd fd_;
   bool watchdog_ = false;
 };
+
+// Whether <conf>/lock is what kcm leaves there: a regular file with one name holding
+// nothing or an exclusive holder's "<pid> <program>\n". `kcm init` accepts only such a
+// file in the directory it is given.
+bool is_kcm_lock_file(int conf_dirfd);
+
+// The PIDs that hold flock(2) locks on the file `dev`/`ino`, from the text of
+// /proc/locks (waiters, marked "->", hold nothing), in the order listed.
+std::vector<pid_t> flock_holders(std::string_view proc_locks, dev_t dev, ino_t ino);
 
 // KCM_LOCK_TIMEOUT in seconds (a positive number, fractions allowed), default 30.
 // Throws a usage Error for anything else.

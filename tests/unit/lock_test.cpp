@@ -1,9 +1,14 @@
 #include "lock.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,9 +73,42 @@ class HeldElsewhere {
   bool ok_ = false;
 };
 
+mode_t mode_of(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// This process's comm, which a forked child shares.
+std::string own_comm() {
+  std::string comm = read_text("/proc/self/comm");
+  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm;
+}
+
+// Runs `body` in a forked child as user nobody (the caller is root).
+int as_nobody(const std::function<int()>& body) {
+  const struct passwd* pw = ::getpwnam("nobody");
+  if (pw == nullptr) throw std::runtime_error("no user nobody");
+  const uid_t uid = pw->pw_uid;
+  const gid_t gid = pw->pw_gid;
+  return run_in_child([&] {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+        ::setresuid(uid, uid, uid) != 0) {
+      return 97;
+    }
+    return body();
+  });
+}
+
+// A configuration directory as `kcm init` leaves it: an empty lock file, mode 0600.
 class LockTest : public testing::Test {
  protected:
-  void SetUp() override { dir_ = open_dir(tmp.path()); }
+  void SetUp() override {
+    write_file(lock_path, "");
+    ASSERT_EQ(::chmod(lock_path.c_str(), 0600), 0);
+    dir_ = open_dir(tmp.path());
+  }
   DirLock acquire(LockMode mode, milliseconds timeout, const std::string& program = "kcm-test") {
     return DirLock::acquire(dir_.get(), tmp.path(), mode, program, timeout);
   }
@@ -104,8 +142,79 @@ TEST_F(LockTest, ExclusiveExcludesExclusive) {
   EXPECT_THAT(t.message, StartsWith("lock \"" + lock_path + "\": timed out after 0.3"));
   EXPECT_THAT(t.message, HasSubstr(" s (KCM_LOCK_TIMEOUT) "));
   EXPECT_THAT(t.message,
-              EndsWith("waiting for pid " + std::to_string(holder.pid()) + " kcm-holder"));
+              EndsWith("waiting for pid " + std::to_string(holder.pid()) + " (kcm-holder)"));
   EXPECT_EQ(t.exit_code, kExitFailure);
+}
+
+// The record is only what the last exclusive holder wrote: a shared holder, or a process
+// outside kcm, writes none, and the timeout must name who actually blocks.
+TEST_F(LockTest, TimeoutNamesTheBlockerNotAStaleRecord) {
+  write_file(lock_path, "4242 kcm init\n");
+  HeldElsewhere holder(tmp.path(), LockMode::kShared, "kcm describe");
+  ASSERT_TRUE(holder.ok());
+  auto t = thrown_by([&] { acquire(LockMode::kExclusive, milliseconds(100)); });
+  EXPECT_THAT(t.message, EndsWith("waiting for pid " + std::to_string(holder.pid()) + " (" +
+                                  own_comm() + ")"));
+  EXPECT_THAT(t.message, testing::Not(HasSubstr("4242")));
+}
+
+TEST_F(LockTest, TimeoutNamesEveryHolder) {
+  HeldElsewhere first(tmp.path(), LockMode::kShared, "kcm describe");
+  HeldElsewhere second(tmp.path(), LockMode::kShared, "kcm describe");
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto t = thrown_by([&] { acquire(LockMode::kExclusive, milliseconds(100)); });
+  EXPECT_THAT(t.message, HasSubstr("pid " + std::to_string(first.pid()) + " (" + own_comm()));
+  EXPECT_THAT(t.message, HasSubstr("pid " + std::to_string(second.pid()) + " (" + own_comm()));
+}
+
+// The holders come from <procfs>/locks and <procfs>/<pid>/comm of the procfs given.
+class LockHolderMessageTest : public LockTest {
+ protected:
+  std::string timeout_message() {
+    HeldElsewhere holder(tmp.path(), LockMode::kShared, "kcm describe");
+    EXPECT_TRUE(holder.ok());
+    return thrown_by([&] {
+             DirLock::acquire(dir_.get(), tmp.path(), LockMode::kExclusive, "kcm-test",
+                              milliseconds(100), proc.path());
+           })
+        .message;
+  }
+  std::string lock_file_id() const {
+    struct stat st;
+    EXPECT_EQ(::stat(lock_path.c_str(), &st), 0);
+    char id[64];
+    std::snprintf(id, sizeof id, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+                  static_cast<unsigned long long>(st.st_ino));
+    return id;
+  }
+
+  TempDir proc;
+};
+
+TEST_F(LockHolderMessageTest, NamesTheListedHolderByItsComm) {
+  write_file(proc / "locks", "1: FLOCK  ADVISORY  READ  777 " + lock_file_id() +
+                                 " 0 EOF\n1: -> FLOCK  ADVISORY  WRITE 778 " + lock_file_id() +
+                                 " 0 EOF\n");
+  write_file(proc / "777/comm", "blocker\n");
+  EXPECT_THAT(timeout_message(), EndsWith("waiting for pid 777 (blocker)"));
+}
+
+TEST_F(LockHolderMessageTest, NamesTheRecordedProgramOnlyForAListedHolder) {
+  write_file(lock_path, "777 kcm isolate\n");
+  write_file(proc / "locks", "1: FLOCK  ADVISORY  READ  777 " + lock_file_id() + " 0 EOF\n");
+  write_file(proc / "777/comm", "kcm\n");
+  EXPECT_THAT(timeout_message(), EndsWith("waiting for pid 777 (kcm isolate)"));
+}
+
+TEST_F(LockHolderMessageTest, SaysSoWhenNoHolderIsListed) {
+  write_file(proc / "locks", "");
+  EXPECT_THAT(timeout_message(),
+              EndsWith("waiting for a holder that \"" + proc.path() + "/locks\" does not list"));
+}
+
+TEST_F(LockHolderMessageTest, SaysSoWhenProcLocksCannotBeRead) {
+  EXPECT_THAT(timeout_message(),
+              EndsWith("waiting for a holder (\"" + proc.path() + "/locks\" is unreadable)"));
 }
 
 TEST_F(LockTest, ExclusiveExcludesExclusiveOfAnotherProcess) {
@@ -141,13 +250,6 @@ TEST_F(LockTest, TimeoutThrowsAfterAboutTheTimeout) {
   const auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_GE(waited, milliseconds(400));
   EXPECT_LT(waited, milliseconds(1400));
-}
-
-TEST_F(LockTest, TimeoutWithoutRecordedHolderSaysUnknown) {
-  HeldElsewhere holder(tmp.path(), LockMode::kShared, "kcm describe");  // records nothing
-  ASSERT_TRUE(holder.ok());
-  EXPECT_THAT(thrown_by([&] { acquire(LockMode::kExclusive, milliseconds(100)); }).message,
-              EndsWith("waiting for an unknown holder"));
 }
 
 TEST_F(LockTest, WaitsForAHolderThatReleasesInTime) {
@@ -207,6 +309,7 @@ TEST_F(LockTest, KernelDropsTheLockOfAKilledHolder) {
 
 TEST_F(LockTest, RefusesSymlinkedLockFile) {
   write_file(tmp / "elsewhere", "");
+  stdfs::remove(lock_path);
   stdfs::create_symlink(tmp / "elsewhere", lock_path);
   EXPECT_EQ(thrown_by([&] { acquire(LockMode::kExclusive, milliseconds(100)); }).message,
             "open \"" + lock_path + "\": is a symlink, refusing to follow it");
@@ -216,6 +319,151 @@ TEST_F(LockTest, SharedLockDoesNotRewriteTheHolder) {
   write_file(lock_path, "77 kcm-hook\n");
   DirLock lock = acquire(LockMode::kShared, milliseconds(1000));
   EXPECT_EQ(read_text(lock_path), "77 kcm-hook\n");
+}
+
+// --- what the lock file may be ---------------------------------------------------------
+
+TEST_F(LockTest, ExclusiveCreatesAMissingLockFileWithMode0600WhateverTheUmask) {
+  stdfs::remove(lock_path);
+  const mode_t old_mask = ::umask(0);
+  { DirLock lock = acquire(LockMode::kExclusive, milliseconds(1000)); }
+  ::umask(old_mask);
+  EXPECT_EQ(mode_of(lock_path), 0600u);
+}
+
+TEST_F(LockTest, SharedNeverCreatesTheLockFile) {
+  stdfs::remove(lock_path);
+  EXPECT_NO_THROW(acquire(LockMode::kShared, milliseconds(1000)));
+  EXPECT_FALSE(stdfs::exists(lock_path));
+}
+
+TEST_F(LockTest, ExclusiveAcquisitionNarrowsAnOpenLockFileTo0600) {
+  ASSERT_EQ(::chmod(lock_path.c_str(), 0644), 0);  // as kcm made it before
+  { DirLock lock = acquire(LockMode::kExclusive, milliseconds(1000)); }
+  EXPECT_EQ(mode_of(lock_path), 0600u);
+}
+
+TEST_F(LockTest, UnprivilegedProcessCannotOpenTheLockOnceAWriterHeldIt) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a process as nobody";
+  ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(lock_path.c_str(), 0644), 0);
+  { DirLock lock = acquire(LockMode::kExclusive, milliseconds(1000)); }
+  EXPECT_EQ(as_nobody([&] {
+              const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+              return fd < 0 && errno == EACCES ? 0 : 1;
+            }),
+            0);
+}
+
+TEST_F(LockTest, ReaderThatMayNotOpenTheLockReadsWithoutIt) {
+  HeldElsewhere writer(tmp.path(), LockMode::kExclusive, "kcm-hook");
+  ASSERT_TRUE(writer.ok());
+  auto shared_in_child = [&] {
+    UniqueFd dir = open_dir(tmp.path());
+    DirLock lock =
+        DirLock::acquire(dir.get(), tmp.path(), LockMode::kShared, "r", milliseconds(100));
+    return 0;
+  };
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+    EXPECT_EQ(as_nobody(shared_in_child), 0);
+  } else {
+    ASSERT_EQ(::chmod(lock_path.c_str(), 0), 0);
+    EXPECT_EQ(run_in_child(shared_in_child), 0);
+  }
+}
+
+TEST_F(LockTest, WriterThatMayNotOpenTheLockIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a process as nobody";
+  ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+  EXPECT_EQ(as_nobody([&] {
+              UniqueFd dir = open_dir(tmp.path());
+              auto t = thrown_by([&] {
+                DirLock::acquire(dir.get(), tmp.path(), LockMode::kExclusive, "w",
+                                 milliseconds(100));
+              });
+              return t.message == "open \"" + lock_path + "\": Permission denied" ? 0 : 1;
+            }),
+            0);
+}
+
+// A second name of the lock file may be a file outside the directory: the holder record
+// would overwrite it.
+TEST_F(LockTest, WriterRefusesAHardLinkedLockFileAndLeavesTheOtherFile) {
+  TempDir elsewhere;
+  write_file(elsewhere / "shadow", "keep");
+  ASSERT_EQ(::chmod((elsewhere / "shadow").c_str(), 0640), 0);
+  stdfs::remove(lock_path);
+  ASSERT_EQ(::link((elsewhere / "shadow").c_str(), lock_path.c_str()), 0);
+  auto t = thrown_by([&] { acquire(LockMode::kExclusive, milliseconds(100)); });
+  EXPECT_EQ(t.message,
+            "open \"" + lock_path + "\": has 2 names (a hard link), refusing to write to it");
+  EXPECT_EQ(read_text(elsewhere / "shadow"), "keep");
+  EXPECT_EQ(mode_of(elsewhere / "shadow"), 0640u);
+}
+
+TEST_F(LockTest, RefusesAFifoAsTheLockWithoutBlocking) {
+  stdfs::remove(lock_path);
+  ASSERT_EQ(::mkfifo(lock_path.c_str(), 0600), 0);
+  EXPECT_EQ(thrown_by([&] { acquire(LockMode::kExclusive, milliseconds(100)); }).message,
+            "open \"" + lock_path + "\": is not a regular file");
+  EXPECT_EQ(thrown_by([&] { acquire(LockMode::kShared, milliseconds(100)); }).message,
+            "open \"" + lock_path + "\": is not a regular file");
+}
+
+// --- is_kcm_lock_file ------------------------------------------------------------------
+
+TEST_F(LockTest, KcmLockFileIsEmptyOrAHolderRecord) {
+  EXPECT_TRUE(is_kcm_lock_file(dir_.get()));
+  write_file(lock_path, "123 kcm init\n");
+  EXPECT_TRUE(is_kcm_lock_file(dir_.get()));
+  { DirLock lock = acquire(LockMode::kExclusive, milliseconds(1000), "kcm isolate"); }
+  EXPECT_TRUE(is_kcm_lock_file(dir_.get()));
+}
+
+TEST_F(LockTest, OtherContentIsNotAKcmLockFile) {
+  for (const char* text : {"my notes", "123 kcm init", "123\n", "x kcm\n", "-1 kcm\n",
+                           "123 kcm init\nmore\n", "123 kcm\tinit\n"}) {
+    write_file(lock_path, text);
+    EXPECT_FALSE(is_kcm_lock_file(dir_.get())) << text;
+  }
+}
+
+TEST_F(LockTest, AbsentLinkedOrSymlinkedLockIsNotAKcmLockFile) {
+  stdfs::remove(lock_path);
+  EXPECT_FALSE(is_kcm_lock_file(dir_.get()));
+  write_file(tmp / "other", "");
+  stdfs::create_symlink(tmp / "other", lock_path);
+  EXPECT_FALSE(is_kcm_lock_file(dir_.get()));
+  stdfs::remove(lock_path);
+  stdfs::create_hard_link(tmp / "other", lock_path);
+  EXPECT_FALSE(is_kcm_lock_file(dir_.get()));
+}
+
+// --- flock_holders -------------------------------------------------------------------------
+
+TEST(FlockHoldersTest, ListsTheFlockHoldersOfOneInode) {
+  const std::string locks =
+      "1: POSIX  ADVISORY  WRITE 100 08:01:1318 0 EOF\n"
+      "2: FLOCK  ADVISORY  READ  812 08:01:1318 0 EOF\n"
+      "2: -> FLOCK  ADVISORY  WRITE 813 08:01:1318 0 EOF\n"
+      "3: FLOCK  ADVISORY  READ  907 08:01:1318 0 EOF\n"
+      "4: FLOCK  ADVISORY  WRITE 950 08:02:1318 0 EOF\n"
+      "5: FLOCK  ADVISORY  WRITE 951 08:01:13180 0 EOF\n"
+      "6: OFDLCK ADVISORY  READ  -1 08:01:1318 0 EOF\n";
+  EXPECT_EQ(flock_holders(locks, makedev(8, 1), 1318), (std::vector<pid_t>{812, 907}));
+}
+
+TEST(FlockHoldersTest, ReadsTheDeviceInHex) {
+  EXPECT_EQ(flock_holders("1: FLOCK  ADVISORY  WRITE 5 fd:1a:77 0 EOF\n", makedev(253, 26), 77),
+            std::vector<pid_t>{5});
+}
+
+TEST(FlockHoldersTest, SkipsMalformedLines) {
+  EXPECT_TRUE(flock_holders("garbage\n1: FLOCK ADVISORY WRITE x 08:01:5 0 EOF\n"
+                            "1: FLOCK ADVISORY WRITE 9 08:01 0 EOF\n\n",
+                            makedev(8, 1), 5)
+                  .empty());
 }
 
 // --- the hold watchdog ----------------------------------------------------------------
