@@ -31,7 +31,8 @@ Action add_node_report(CLI::App& app) {
     std::optional<DirLock> held;
     try {
       dir.emplace(ConfigDir::open(opts->conf_dir));
-      held.emplace(dir->lock(LockMode::kShared, "kcm node-report", lock_timeout_from_env()));
+      held.emplace(
+          dir->lock(LockMode::kShared, "kcm node-report", lock_timeout_from_env(), procfs.root()));
     } catch (const Error& e) {
       if (e.exit_code() == kExitUsage) throw;
       spdlog::warn("{}", e.what());

@@ -20,7 +20,8 @@ Action add_reconcile(CLI::App& app) {
     ConfigDir dir = ConfigDir::open(opts->conf_dir);
     nlohmann::json report;
     {
-      DirLock held = dir.lock(LockMode::kExclusive, "kcm reconcile", lock_timeout_from_env());
+      DirLock held =
+          dir.lock(LockMode::kExclusive, "kcm reconcile", lock_timeout_from_env(), procfs.root());
       ReconcileReport rr = build_reconcile_report(dir.read(), dir.read_owners(), procfs);
       report = reconcile_json(rr);
       print_document(to_document(report));

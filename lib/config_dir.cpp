@@ -19,10 +19,25 @@ constexpr const char* kExclusive = "exclusive";
 constexpr const char* kTasks = "tasks";
 constexpr std::string_view kJson = ".json";
 
-void make_dir_at(int dirfd, const std::string& name, const std::string& display) {
-  if (::mkdirat(dirfd, name.c_str(), 0755) != 0 && errno != EEXIST) {
+// The original format's tree is world-readable; owner records are kcm's private
+// bookkeeping, so owners/ is closed to everyone else.
+constexpr mode_t kTreeMode = 0755;
+constexpr mode_t kOwnersMode = 0700;
+
+// Creates directory `name` under dirfd unless it exists, opens it without following a
+// symlink and gives it exactly `mode` (mkdirat's is filtered by the umask; an existing
+// owners/ made before records were private is closed this way).
+UniqueFd make_dir_at(int dirfd, const std::string& name, mode_t mode, const std::string& display) {
+  if (::mkdirat(dirfd, name.c_str(), mode) != 0 && errno != EEXIST) {
     throw sys_error("create directory", display, errno);
   }
+  UniqueFd fd = open_dir_at(dirfd, name, display);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) throw sys_error("stat", display, errno);
+  if ((st.st_mode & 07777) != mode && ::fchmod(fd.get(), mode) != 0) {
+    throw sys_error("chmod", display, errno);
+  }
+  return fd;
 }
 
 }  // namespace
@@ -84,11 +99,29 @@ std::string format_tasks(const std::vector<pid_t>& tasks) {
 }
 
 ConfigDir ConfigDir::open(const std::string& path) {
+  UniqueFd fd;
   try {
-    return ConfigDir(path, open_dir(path));
+    fd = open_dir(path);
   } catch (const Error& e) {
     throw with_context("open config directory", e);
   }
+  // Only a directory with pools/ is a configuration: anything else (a mistyped
+  // --conf-dir, "/") must not get a lock file or anything else written into it.
+  struct stat st;
+  if (::fstatat(fd.get(), kPools, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno != ENOENT) {
+      throw with_context("open config directory",
+                         sys_error("stat", join_path(path, kPools), errno));
+    }
+    throw op_error("open config directory", path,
+                   "is not a kcm configuration directory (no pools/): run kcm init");
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    throw op_error("open config directory", path,
+                   std::string("is not a kcm configuration directory (its pools is ") +
+                       (S_ISLNK(st.st_mode) ? "a symlink)" : "not a directory)"));
+  }
+  return ConfigDir(path, std::move(fd));
 }
 
 std::string ConfigDir::pool_path(const std::string& pool) const {
@@ -96,8 +129,8 @@ std::string ConfigDir::pool_path(const std::string& pool) const {
 }
 
 DirLock ConfigDir::lock(LockMode mode, const std::string& program,
-                        std::chrono::milliseconds timeout) const {
-  return DirLock::acquire(fd_.get(), path_, mode, program, timeout);
+                        std::chrono::milliseconds timeout, const std::string& procfs_root) const {
+  return DirLock::acquire(fd_.get(), path_, mode, program, timeout, procfs_root);
 }
 
 Pool ConfigDir::read_pool_at(int pools_fd, const std::string& name) const {
@@ -194,13 +227,12 @@ void ConfigDir::write_tasks(const std::string& pool, const std::string& list,
 
 std::optional<UniqueFd> ConfigDir::open_owners(bool create) const {
   const std::string display = join_path(path_, kOwners);
-  if (create) make_dir_at(fd_.get(), kOwners, display);
+  if (create) return make_dir_at(fd_.get(), kOwners, kOwnersMode, display);
   try {
     return open_dir_at(fd_.get(), kOwners, display);
   } catch (const Error&) {
     struct stat st;
-    if (!create && ::fstatat(fd_.get(), kOwners, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
-        errno == ENOENT) {
+    if (::fstatat(fd_.get(), kOwners, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
       return std::nullopt;  // a directory made by the original tool has no owners/
     }
     throw;
@@ -277,43 +309,40 @@ int ConfigDir::remove_stale_temp_files() const {
 }
 
 void ConfigDir::create(const std::string& path, const Config& layout) {
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-    throw sys_error("create config directory", path, errno);
-  }
-  UniqueFd conf_fd = open_dir(path);
-  // Only kcm's own lock file and the temp tree of an interrupted init may be there.
-  for (const DirEntry& ent : list_dir(conf_fd.get(), path)) {
-    if (ent.name == "lock" || ent.name.starts_with(".pools.tmp-")) continue;
-    throw op_error("initialize config directory", path,
-                   "is not empty (it holds " + quote(ent.name) + ")");
-  }
-  ConfigDir dir(path, std::move(conf_fd));
-  DirLock held = dir.lock(LockMode::kExclusive, "kcm init", lock_timeout_from_env());
-  for (const DirEntry& ent : list_dir(dir.fd(), path)) {
-    if (ent.name.starts_with(".pools.tmp-")) {
-      remove_tree_at(dir.fd(), ent.name, join_path(path, ent.name));
-    } else if (ent.name != "lock") {
+  const bool created = ::mkdir(path.c_str(), kTreeMode) == 0;
+  if (!created && errno != EEXIST) throw sys_error("create config directory", path, errno);
+  const ConfigDir dir(path, open_dir(path));
+  if (created && ::fchmod(dir.fd(), kTreeMode) != 0) throw sys_error("chmod", path, errno);
+  // Only what an interrupted init leaves may be there: its lock file and its temp tree.
+  auto check_left_by_init = [&](const DirEntry& ent) {
+    const bool ours = ent.name == "lock" ? is_kcm_lock_file(dir.fd())
+                                         : ent.name.starts_with(".pools.tmp-") &&
+                                               ent.type == EntryType::kDirectory;
+    if (!ours) {
       throw op_error("initialize config directory", path,
                      "is not empty (it holds " + quote(ent.name) + ")");
     }
+  };
+  for (const DirEntry& ent : list_dir(dir.fd(), path)) check_left_by_init(ent);
+  DirLock held = dir.lock(LockMode::kExclusive, "kcm init", lock_timeout_from_env());
+  for (const DirEntry& ent : list_dir(dir.fd(), path)) {
+    check_left_by_init(ent);
+    if (ent.name != "lock") remove_tree_at(dir.fd(), ent.name, join_path(path, ent.name));
   }
   const std::string temp = ".pools.tmp-" + std::to_string(::getpid());
   const std::string temp_display = join_path(path, temp);
-  make_dir_at(dir.fd(), temp, temp_display);
   {
-    UniqueFd pools_fd = open_dir_at(dir.fd(), temp, temp_display);
+    UniqueFd pools_fd = make_dir_at(dir.fd(), temp, kTreeMode, temp_display);
     for (const auto& [name, pool] : layout.pools) {
       validate_pool_name(name);
       const std::string pool_display = join_path(temp_display, name);
-      make_dir_at(pools_fd.get(), name, pool_display);
-      UniqueFd pool_fd = open_dir_at(pools_fd.get(), name, pool_display);
+      UniqueFd pool_fd = make_dir_at(pools_fd.get(), name, kTreeMode, pool_display);
       write_file_atomic(pool_fd.get(), kExclusive, pool.exclusive ? "1" : "0",
                         join_path(pool_display, kExclusive));
       for (const auto& [list_name, list] : pool.lists) {
         validate_cpu_list_name(list_name);
         const std::string list_display = join_path(pool_display, list_name);
-        make_dir_at(pool_fd.get(), list_name, list_display);
-        UniqueFd list_fd = open_dir_at(pool_fd.get(), list_name, list_display);
+        UniqueFd list_fd = make_dir_at(pool_fd.get(), list_name, kTreeMode, list_display);
         write_file_atomic(list_fd.get(), kTasks, format_tasks(list.tasks),
                           join_path(list_display, kTasks));
       }
@@ -325,7 +354,7 @@ void ConfigDir::create(const std::string& path, const Config& layout) {
     throw sys_error("rename", temp_display, errno);
   }
   // After the rename: an init interrupted before it leaves only a temp tree behind.
-  make_dir_at(dir.fd(), kOwners, join_path(path, kOwners));
+  make_dir_at(dir.fd(), kOwners, kOwnersMode, join_path(path, kOwners));
   fsync_dir(dir.fd(), path);
 }
 

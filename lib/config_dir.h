@@ -9,7 +9,9 @@
 // symlink: every access is openat(2) relative to the directory's fd with O_NOFOLLOW.
 // Every write is crash-safe (fs.h write_file_atomic); dot-named entries are temp files
 // of an interrupted writer and are skipped. Callers hold the lock (lock()) around a
-// read-modify-write; the class itself keeps no state but the directory fd.
+// read-modify-write; the class itself keeps no state but the directory fd. Modes: the
+// directory and pools/ tree 0755 with files 0644 (the original format is world-readable),
+// lock 0600 (lock.h), owners/ 0700 (records are private; writers close an older, open one).
 #pragma once
 
 #include <sys/types.h>
@@ -54,18 +56,24 @@ std::string format_tasks(const std::vector<pid_t>& tasks);
 
 class ConfigDir {
  public:
-  // Opens an existing directory; throws naming the path when it is missing.
+  // Opens an existing configuration: a directory (the path may be a symlink, an
+  // operator's choice) holding a pools/ directory. Throws naming the path when it is
+  // missing or is not one, before anything can be written into it.
   static ConfigDir open(const std::string& path);
 
-  // `kcm init`: creates `path` when missing (its parent must exist), refuses it when it
-  // holds anything, then builds pools/ under a temp name inside it and renames it into
-  // place (the directory itself may be a bind mount, so it cannot be renamed).
+  // `kcm init`: creates `path` when missing (its parent must exist), refuses it, changing
+  // nothing, when it holds anything but what an interrupted init leaves (a lock file
+  // lock.h is_kcm_lock_file accepts, a .pools.tmp-* directory), then builds pools/ under
+  // a temp name inside it and renames it into place (the directory itself may be a bind
+  // mount, so it cannot be renamed).
   static void create(const std::string& path, const Config& layout);
 
   const std::string& path() const { return path_; }
   int fd() const { return fd_.get(); }
 
-  DirLock lock(LockMode mode, const std::string& program, std::chrono::milliseconds timeout) const;
+  // `procfs_root`: where a timeout looks up the lock's holders (lock.h).
+  DirLock lock(LockMode mode, const std::string& program, std::chrono::milliseconds timeout,
+               const std::string& procfs_root = "/proc") const;
 
   // Whole snapshot. Throws Error naming the first file that is missing, malformed, a
   // symlink or of an unexpected type.

@@ -2,6 +2,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -17,6 +19,8 @@ using testing::ElementsAre;
 using testing::StartsWith;
 using namespace testing_support;
 
+constexpr std::chrono::milliseconds kLockWait{5000};
+
 Owner sample_owner(const std::string& id) {
   return Owner{id, 2000, 123456, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"};
 }
@@ -26,6 +30,39 @@ class ConfigDirTest : public ConfDirTest {
   std::string read_error() const {
     return thrown_by([&] { ConfigDir::open(conf).read(); }).message;
   }
+};
+
+mode_t mode_of(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+nlink_t links_of(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_nlink;
+}
+
+// A file outside the configuration with content and a mode of its own, hard-linked at
+// `link` (same file system: both are under the test's temp dir).
+class OutsideFile {
+ public:
+  explicit OutsideFile(const std::string& link) {
+    write_file(path(), "keep");
+    EXPECT_EQ(::chmod(path().c_str(), 0600), 0);
+    EXPECT_EQ(::link(path().c_str(), link.c_str()), 0) << link;
+  }
+  // Unchanged: content, mode, and no name but its own.
+  void expect_untouched() const {
+    EXPECT_EQ(read_text(path()), "keep");
+    EXPECT_EQ(mode_of(path()), 0600u);
+    EXPECT_EQ(links_of(path()), 1u);
+  }
+  std::string path() const { return dir_ / "secret"; }
+
+ private:
+  TempDir dir_;
 };
 
 // --- names and tasks text -------------------------------------------------------------
@@ -189,9 +226,30 @@ TEST_F(ConfigDirTest, ReadsPoolWithoutLists) {
   EXPECT_TRUE(config.pools.at("empty").lists.empty());
 }
 
-TEST_F(ConfigDirTest, MissingPoolsDirectoryNamesIt) {
+// --- what is a configuration directory ---------------------------------------------------
+
+TEST_F(ConfigDirTest, OpenRefusesADirectoryWithoutPools) {
   stdfs::create_directories(conf);
-  EXPECT_EQ(read_error(), "open \"" + path("pools") + "\": No such file or directory");
+  auto t = thrown_by([&] { ConfigDir::open(conf); });
+  EXPECT_EQ(t.message, "open config directory \"" + conf +
+                           "\": is not a kcm configuration directory (no pools/): run kcm init");
+  EXPECT_EQ(t.exit_code, kExitFailure);
+}
+
+TEST_F(ConfigDirTest, OpenRefusesPoolsThatIsNotADirectory) {
+  write_file(path("pools"), "");
+  EXPECT_EQ(thrown_by([&] { ConfigDir::open(conf); }).message,
+            "open config directory \"" + conf +
+                "\": is not a kcm configuration directory (its pools is not a directory)");
+}
+
+// A directory of the original tool has no lock file: the first writer makes it, private.
+TEST_F(ConfigDirTest, FirstWriterCreatesTheLockFile0600) {
+  make_example_conf(conf);
+  const mode_t old_mask = ::umask(0);
+  { DirLock held = ConfigDir::open(conf).lock(LockMode::kExclusive, "kcm-test", kLockWait); }
+  ::umask(old_mask);
+  EXPECT_EQ(mode_of(path("lock")), 0600u);
 }
 
 TEST_F(ConfigDirTest, MissingExclusiveNamesTheFile) {
@@ -291,7 +349,9 @@ TEST_F(ConfigDirTest, SymlinkedPoolsDirectoryIsRefused) {
   make_example_conf(tmp / "elsewhere");
   stdfs::create_directories(conf);
   stdfs::create_directory_symlink(tmp / "elsewhere/pools", path("pools"));
-  EXPECT_EQ(read_error(), "open \"" + path("pools") + "\": is a symlink, refusing to follow it");
+  EXPECT_EQ(thrown_by([&] { ConfigDir::open(conf); }).message,
+            "open config directory \"" + conf +
+                "\": is not a kcm configuration directory (its pools is a symlink)");
 }
 
 TEST_F(ConfigDirTest, SymlinkedPoolDirectoryIsRefused) {
@@ -405,6 +465,17 @@ TEST_F(ConfigDirTest, WriteTasksDoesNotFollowSymlinkedListDirectory) {
   EXPECT_EQ(read_text(tmp / "outside/tasks"), "keep");
 }
 
+TEST_F(ConfigDirTest, WriteTasksDoesNotWriteThroughAHardLinkAtItsTempName) {
+  make_example_conf(conf);
+  const OutsideFile outside(path("pools/dataplane/4,12/.tasks.tmp-" + std::to_string(::getpid())));
+  const ConfigDir dir = ConfigDir::open(conf);
+  dir.write_tasks("dataplane", "4,12", {2000, 4242});
+  outside.expect_untouched();
+  EXPECT_EQ(links_of(path("pools/dataplane/4,12/tasks")), 1u);
+  EXPECT_EQ(names_in(path("pools/dataplane/4,12")), std::vector<std::string>{"tasks"});
+  EXPECT_EQ(dir.read_pool("dataplane").lists.at("4,12").tasks, (std::vector<pid_t>{2000, 4242}));
+}
+
 TEST_F(ConfigDirTest, PoolPathJoinsConfPoolsAndName) {
   make_example_conf(conf);
   EXPECT_EQ(ConfigDir::open(conf).pool_path("dataplane"), conf + "/pools/dataplane");
@@ -453,8 +524,9 @@ TEST_F(ConfigDirTest, OwnerIdWithSlashUsesSha256FileName) {
   const ConfigDir dir = ConfigDir::open(conf);
   const Owner owner = sample_owner("a/b");
   dir.write_owner(owner);
-  // sha256("a/b"), as `printf a/b | sha256sum` prints it.
-  const std::string file = "c14cddc033f64b9dea80ea675cf280a015e672516090a5626781153dc68fea11.json";
+  // "sha256+" and sha256("a/b"), as `printf a/b | sha256sum` prints it.
+  const std::string file =
+      "sha256+c14cddc033f64b9dea80ea675cf280a015e672516090a5626781153dc68fea11.json";
   EXPECT_EQ(names_in(path("owners")), std::vector<std::string>{file});
   EXPECT_FALSE(stdfs::exists(path("owners/a")));
   EXPECT_EQ(dir.read_owner("a/b"), owner);
@@ -467,8 +539,20 @@ TEST_F(ConfigDirTest, TraversalOwnerIdStaysInsideOwners) {
   const ConfigDir dir = ConfigDir::open(conf);
   dir.write_owner(sample_owner("../../escape"));
   EXPECT_EQ(names_in(path("owners")),
-            std::vector<std::string>{sha256_hex("../../escape") + ".json"});
+            std::vector<std::string>{"sha256+" + sha256_hex("../../escape") + ".json"});
   EXPECT_EQ(names_in(tmp.path()), std::vector<std::string>{"conf"});
+}
+
+TEST_F(ConfigDirTest, RecordUnderAnotherIdsNameIsRefused) {
+  make_example_conf(conf);
+  const ConfigDir dir = ConfigDir::open(conf);
+  dir.write_owner(sample_owner("c1"));
+  stdfs::rename(path("owners/c1.json"), path("owners/c2.json"));
+  EXPECT_EQ(thrown_by([&] { dir.read_owner("c2"); }).message,
+            "read \"" + path("owners/c2.json") + "\": it records owner \"c1\", not \"c2\"");
+  EXPECT_EQ(thrown_by([&] { dir.read_owners(); }).message,
+            "read \"" + path("owners/c2.json") +
+                "\": it records owner \"c1\", whose record is \"c1.json\"");
 }
 
 TEST_F(ConfigDirTest, DirectoryWithoutOwnersReadsAsNoOwners) {
@@ -484,6 +568,30 @@ TEST_F(ConfigDirTest, WriteOwnerCreatesOwnersDirectory) {
   make_example_conf(conf);
   ConfigDir::open(conf).write_owner(sample_owner("c1"));
   EXPECT_TRUE(stdfs::is_directory(path("owners")));
+}
+
+// Records are kcm's private bookkeeping; an owners/ made before that is closed too.
+TEST_F(ConfigDirTest, WriteOwnerKeepsOwnersPrivate) {
+  make_example_conf(conf);
+  const mode_t old_mask = ::umask(0);
+  ConfigDir::open(conf).write_owner(sample_owner("c1"));
+  EXPECT_EQ(mode_of(path("owners")), 0700u);
+  ASSERT_EQ(::chmod(path("owners").c_str(), 0755), 0);
+  ConfigDir::open(conf).write_owner(sample_owner("c2"));
+  ::umask(old_mask);
+  EXPECT_EQ(mode_of(path("owners")), 0700u);
+}
+
+TEST_F(ConfigDirTest, WriteOwnerDoesNotWriteThroughAHardLinkAtItsTempName) {
+  make_example_conf(conf);
+  stdfs::create_directories(path("owners"));
+  const OutsideFile outside(path("owners/.c1.json.tmp-" + std::to_string(::getpid())));
+  const ConfigDir dir = ConfigDir::open(conf);
+  dir.write_owner(sample_owner("c1"));
+  outside.expect_untouched();
+  EXPECT_EQ(links_of(path("owners/c1.json")), 1u);
+  EXPECT_EQ(names_in(path("owners")), std::vector<std::string>{"c1.json"});
+  EXPECT_EQ(dir.read_owner("c1"), sample_owner("c1"));
 }
 
 TEST_F(ConfigDirTest, SymlinkedOwnerFileIsRefused) {
@@ -600,6 +708,52 @@ TEST_F(ConfigDirTest, CreateRefusesAnInitializedDirectory) {
   auto t = thrown_by([&] { ConfigDir::create(conf, small_layout()); });
   EXPECT_EQ(t.message,
             "initialize config directory \"" + conf + "\": is not empty (it holds \"owners\")");
+  EXPECT_EQ(snapshot(conf), before);
+}
+
+TEST_F(ConfigDirTest, CreateGivesTheDocumentedModesWhateverTheUmask) {
+  for (mode_t mask : {mode_t{0}, mode_t{077}}) {
+    const std::string dir = tmp / ("conf-" + std::to_string(mask));
+    const mode_t old_mask = ::umask(mask);
+    ConfigDir::create(dir, small_layout());
+    ::umask(old_mask);
+    EXPECT_EQ(mode_of(dir), 0755u) << mask;
+    EXPECT_EQ(mode_of(dir + "/lock"), 0600u) << mask;
+    EXPECT_EQ(mode_of(dir + "/owners"), 0700u) << mask;
+    EXPECT_EQ(mode_of(dir + "/pools"), 0755u) << mask;
+    EXPECT_EQ(mode_of(dir + "/pools/dataplane"), 0755u) << mask;
+    EXPECT_EQ(mode_of(dir + "/pools/dataplane/exclusive"), 0644u) << mask;
+    EXPECT_EQ(mode_of(dir + "/pools/dataplane/4,12"), 0755u) << mask;
+    EXPECT_EQ(mode_of(dir + "/pools/dataplane/4,12/tasks"), 0644u) << mask;
+  }
+}
+
+TEST_F(ConfigDirTest, CreateRefusesALockFileKcmDidNotWrite) {
+  write_file(path("lock"), "my notes\n");
+  const auto before = snapshot(conf);
+  EXPECT_EQ(thrown_by([&] { ConfigDir::create(conf, small_layout()); }).message,
+            "initialize config directory \"" + conf + "\": is not empty (it holds \"lock\")");
+  EXPECT_EQ(snapshot(conf), before);
+}
+
+TEST_F(ConfigDirTest, CreateRefusesAHardLinkedLockFile) {
+  stdfs::create_directories(conf);
+  const OutsideFile outside(path("lock"));
+  ASSERT_EQ(::truncate(outside.path().c_str(), 0), 0);  // empty, as init leaves a lock
+  const auto before = snapshot(conf);
+  EXPECT_EQ(thrown_by([&] { ConfigDir::create(conf, small_layout()); }).message,
+            "initialize config directory \"" + conf + "\": is not empty (it holds \"lock\")");
+  EXPECT_EQ(snapshot(conf), before);
+  EXPECT_EQ(read_text(outside.path()), "");
+  EXPECT_EQ(mode_of(outside.path()), 0600u);
+}
+
+TEST_F(ConfigDirTest, CreateRefusesATempNameThatIsNoDirectory) {
+  write_file(path(".pools.tmp-12"), "mine");
+  const auto before = snapshot(conf);
+  EXPECT_EQ(
+      thrown_by([&] { ConfigDir::create(conf, small_layout()); }).message,
+      "initialize config directory \"" + conf + "\": is not empty (it holds \".pools.tmp-12\")");
   EXPECT_EQ(snapshot(conf), before);
 }
 
