@@ -71,10 +71,11 @@ void reserve_release(benchmark::State& st, const char* pool) {
   const ConfigDir dir = ConfigDir::open(tmp.conf());
   const pid_t pid = ::getpid();
   const ReservationRequest request{"bench-container", pid, *Procfs().start_time(pid), pool, 1};
-  const LockOptions lock{"hook_bench", std::chrono::seconds(30), "/sys"};
+  const LockOptions lock{"hook_bench", std::chrono::seconds(30), "/sys", "/proc"};
+  const ProcessId self{request.pid, request.start_time};
   for (auto _ : st) {
     benchmark::DoNotOptimize(reserve(dir, request, lock));
-    benchmark::DoNotOptimize(release(dir, request.owner, lock));
+    benchmark::DoNotOptimize(release(dir, request.owner, lock, self));
   }
 }
 

@@ -114,7 +114,9 @@ Action add_isolate(CLI::App& app) {
                      "no such process: is KCM_PROC_FS the host's procfs?");
     }
     const std::string owner = "isolate-" + std::to_string(pid);
-    LockOptions lock{"kcm isolate", lock_timeout_from_env(), sysfs_root_from_env()};
+    const LockOptions lock{"kcm isolate", lock_timeout_from_env(), sysfs_root_from_env(),
+                           procfs.root()};
+    const ProcessId self{pid, *start_time};
     Reservation r = reserve(dir, {owner, pid, *start_time, opts->pool, 1}, lock);
     std::string command_line = opts->command;
     for (const std::string& arg : opts->args) command_line += " " + arg;
@@ -127,10 +129,10 @@ Action add_isolate(CLI::App& app) {
       spdlog::info("isolate: pid {} on CPUs {} of pool {}", pid, r.cpus.to_string(), opts->pool);
       status = run_forwarding_signals(command_line);
     } catch (const Error& e) {
-      release_after_failure(dir, owner, lock, e);
+      release_after_failure(dir, owner, lock, self, e);
       throw;
     }
-    release(dir, owner, lock);
+    release(dir, owner, lock, self);
     return status;
   };
 }

@@ -75,13 +75,14 @@ void apply(const kcm::Procfs& procfs, pid_t pid, const kcm::CpuSet& cpus) {
 int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state, const kcm::PoolRequest& request,
              const kcm::LockOptions& lock) {
   if (state.pid <= 0) throw kcm::usage_error("OCI state has no \"pid\"");
-  kcm::Procfs procfs(kcm::procfs_root_from_env());
+  kcm::Procfs procfs(lock.procfs_root);
   auto start_time = procfs.start_time(state.pid);
   if (!start_time) {
     throw kcm::op_error("read start time of", procfs.path(state.pid, "stat"), "no such process");
   }
   kcm::Reservation r;
   try {
+  const kcm::ProcessId self{state.pid, *start_time};
     r = kcm::reserve(dir, {state.id, state.pid, *start_time, request.pool, request.count}, lock);
   } catch (const kcm::Error& e) {
     throw kcm::with_context(
@@ -93,7 +94,7 @@ int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state, const kcm::P
     // The runtime refuses the container when the hook fails; its CPUs must not stay taken.
     const std::string context = "pin to CPUs " + r.cpus.to_string();
     try {
-      kcm::release_after_failure(dir, state.id, lock, e);
+      kcm::release_after_failure(dir, state.id, lock, self, e);
     } catch (const kcm::Error& both) {
       throw kcm::with_context(context, both);
     }
@@ -125,9 +126,11 @@ int run(int argc, char** argv) {
 
   try {
     const kcm::ConfigDir dir = kcm::ConfigDir::open(args.conf_dir);
-    const kcm::LockOptions lock{kProgram, kcm::lock_timeout_from_env(), kcm::sysfs_root_from_env()};
+    const kcm::LockOptions lock{kProgram, kcm::lock_timeout_from_env(), kcm::sysfs_root_from_env(),
+                                kcm::procfs_root_from_env()};
     if (args.stage == "poststop") {
-      if (auto released = kcm::release(dir, state.id, lock)) {
+      // The state has no pid now: only a record whose process is gone is released.
+      if (auto released = kcm::release(dir, state.id, lock, std::nullopt)) {
         spdlog::info("released CPU lists of pool {}", released->pool);
       }
       return kcm::kExitOk;

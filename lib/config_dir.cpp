@@ -246,7 +246,14 @@ std::optional<Owner> ConfigDir::read_owner(const std::string& owner) const {
   const std::string display = join_path(join_path(path_, kOwners), file);
   auto text = read_file_at_if_exists(owners_fd->get(), file, display);
   if (!text) return std::nullopt;
-  return owner_from_json(*text, display);
+  Owner record = owner_from_json(*text, display);
+  // Names are one-to-one, so only a hand-made file or a SHA-256 collision gets here:
+  // such a record is never adopted or released in another holder's name.
+  if (record.owner != owner) {
+    throw op_error("read", display,
+                   "it records owner " + quote(record.owner) + ", not " + quote(owner));
+  }
+  return record;
 }
 
 std::vector<Owner> ConfigDir::read_owners() const {
@@ -260,7 +267,14 @@ std::vector<Owner> ConfigDir::read_owners() const {
     if (ent.name.size() <= kJson.size() || !ent.name.ends_with(kJson)) {
       throw op_error("read", display, "unexpected entry: not an owner record (*.json)");
     }
-    out.push_back(owner_from_json(read_file_at(owners_fd->get(), ent.name, display), display));
+    Owner record = owner_from_json(read_file_at(owners_fd->get(), ent.name, display), display);
+    const std::string expected = owner_file_stem(record.owner) + std::string(kJson);
+    if (ent.name != expected) {
+      throw op_error("read", display,
+                     "it records owner " + quote(record.owner) + ", whose record is " +
+                         quote(expected));
+    }
+    out.push_back(std::move(record));
   }
   return out;
 }

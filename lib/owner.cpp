@@ -16,7 +16,9 @@ std::string owner_file_stem(const std::string& owner) {
               c == '_' || c == '.' || c == '-';
     if (!ok) safe = false;
   }
-  return safe ? owner : sha256_hex(owner);
+  // '+' cannot occur in a safe id, so a hashed name never equals a safe id's name: an id
+  // that is itself the hex of another's hash ("3f6c...") keeps its own record.
+  return safe ? owner : std::string(kHashedStemPrefix) + sha256_hex(owner);
 }
 
 std::string owner_to_json(const Owner& o) {

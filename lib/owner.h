@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kcm {
@@ -27,7 +28,10 @@ struct Owner {
 };
 
 // File name (without ".json") for an owner id: the id itself when it matches
-// [A-Za-z0-9_.-]{1,128} and does not start with '.', else its SHA-256 in hex.
+// [A-Za-z0-9_.-]{1,128} and does not start with '.', else "sha256+" and the id's SHA-256
+// in hex. One-to-one: no two ids share a name (a record also holds its full id, which
+// readers check).
+inline constexpr std::string_view kHashedStemPrefix = "sha256+";
 std::string owner_file_stem(const std::string& owner);
 
 std::string owner_to_json(const Owner& owner);

@@ -1,6 +1,7 @@
 #include "procfs.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include <charconv>
 #include <sstream>
@@ -70,6 +71,25 @@ std::optional<std::uint64_t> Procfs::start_time(pid_t pid) const {
   ProcStat st = parse_proc_stat(*text, p);
   if (st.state == 'Z' || st.state == 'X') return std::nullopt;
   return st.start_time;
+}
+
+Procfs::Status Procfs::status(pid_t pid) const {
+  if (pid <= 0) return {};
+  try {
+    if (auto t = start_time(pid)) return {Liveness::kAlive, *t};
+  } catch (const Error&) {
+    return {Liveness::kUnknown, 0};  // a stat it cannot read or parse: something is there
+  }
+  // No start time: a zombie (its stat is there), or no stat at all. Without a stat, a
+  // directory still there is a process this procfs does not show in full.
+  struct stat st;
+  if (::stat(path(pid, "stat").c_str(), &st) == 0) return {};
+  return ::stat(path(pid, "").c_str(), &st) == 0 ? Status{Liveness::kUnknown, 0} : Status{};
+}
+
+bool holder_gone(const Procfs::Status& status, std::uint64_t recorded_start) {
+  return status.liveness == Procfs::Liveness::kGone ||
+         (status.liveness == Procfs::Liveness::kAlive && status.start_time != recorded_start);
 }
 
 std::optional<CpuSet> Procfs::cpus_allowed(pid_t pid) const {

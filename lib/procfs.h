@@ -28,10 +28,21 @@ class Procfs {
   pid_t self_pid() const;
 
   // Field 22 of <root>/<pid>/stat (start time in clock ticks since boot); nullopt when
-  // there is no such process or it is a zombie (it has exited; only its entry remains).
+  // there is no such process or it is a zombie. Throws Error naming the file when it
+  // cannot be read or parsed.
   std::optional<std::uint64_t> start_time(pid_t pid) const;
 
-  bool alive(pid_t pid) const { return start_time(pid).has_value(); }
+  // What this procfs proves about a PID. CPUs may be taken from a holder only when it is
+  // provably gone, or provably another process (alive with another start time): a PID
+  // whose directory exists but whose stat cannot be read (another mount's permissions, a
+  // fixture tree with only a status file) is kUnknown, and callers keep it.
+  enum class Liveness { kGone, kAlive, kUnknown };
+  struct Status {
+    Liveness liveness = Liveness::kGone;
+    std::uint64_t start_time = 0;  // when kAlive
+  };
+  // kGone: no <root>/<pid> directory, or a zombie (it has exited; only its entry remains).
+  Status status(pid_t pid) const;
 
   // Cpus_allowed_list of <root>/<pid>/status; nullopt when the process is gone.
   std::optional<CpuSet> cpus_allowed(pid_t pid) const;
@@ -45,6 +56,10 @@ class Procfs {
  private:
   std::string root_;
 };
+
+// Whether a holder recorded with `recorded_start` has provably left its CPUs: its PID is
+// gone, or alive with another start time (the PID was reused).
+bool holder_gone(const Procfs::Status& status, std::uint64_t recorded_start);
 
 // Parses the text of a /proc/<pid>/stat file. The command name may hold spaces and
 // parentheses, so fields are counted after its last ')'. Throws Error on malformed text.

@@ -33,32 +33,53 @@ json describe_json(const std::string& path, const Config& config) {
   return {{"path", path}, {"pools", pools}};
 }
 
+namespace {
+
+// Every PID's status, read once from procfs however many lists and records name it.
+class Statuses {
+ public:
+  explicit Statuses(const Procfs& procfs) : procfs_(procfs) {}
+  const Procfs::Status& of(pid_t pid) {
+    auto it = seen_.find(pid);
+    if (it == seen_.end()) it = seen_.emplace(pid, procfs_.status(pid)).first;
+    return it->second;
+  }
+
+ private:
+  const Procfs& procfs_;
+  std::map<pid_t, Procfs::Status> seen_;
+};
+
+// Records by PID, so each task is judged against the records naming it in one lookup.
+std::multimap<pid_t, const Owner*> records_by_pid(const std::vector<Owner>& owners) {
+  std::multimap<pid_t, const Owner*> out;
+  for (const Owner& o : owners) out.emplace(o.pid, &o);
+  return out;
+}
+
+bool names_list(const Owner& o, const std::string& pool, const std::string& list) {
+  return o.pool == pool &&
+         std::find(o.cpu_lists.begin(), o.cpu_lists.end(), list) != o.cpu_lists.end();
+}
+
+}  // namespace
+
 ReconcileReport build_reconcile_report(const Config& config, const std::vector<Owner>& owners,
                                        const Procfs& procfs) {
-  std::map<pid_t, std::optional<std::uint64_t>> started;  // procfs is read once per PID
-  auto start_time = [&](pid_t pid) {
-    auto it = started.find(pid);
-    if (it == started.end()) it = started.emplace(pid, procfs.start_time(pid)).first;
-    return it->second;
-  };
-  // A record is stale when its process is dead or the PID now belongs to another
-  // process (another start time).
-  auto owner_stale = [&](const Owner& o) {
-    std::optional<std::uint64_t> t = start_time(o.pid);
-    return !t || *t != o.start_time;
-  };
-  // A task is stale when its process is dead, or when records name it in this list and
-  // none of them is the live process. A task no record names (the original format, or
-  // written by hand) is judged by liveness alone.
+  Statuses statuses(procfs);
+  const auto by_pid = records_by_pid(owners);
+  // Only a process that is provably gone, or provably another one (a record with another
+  // start time names its PID), loses its CPUs. A task that no record names (the original
+  // format, or written by hand) is judged by liveness alone; one whose records all name
+  // another start time is a reused PID. A PID procfs cannot judge (kUnknown) is kept.
   auto task_stale = [&](const std::string& pool, const std::string& list, pid_t pid) {
-    if (!start_time(pid)) return true;
+    const Procfs::Status& st = statuses.of(pid);
+    if (st.liveness != Procfs::Liveness::kAlive) return st.liveness == Procfs::Liveness::kGone;
     bool recorded = false;
-    for (const Owner& o : owners) {
-      if (o.pid != pid || o.pool != pool ||
-          std::find(o.cpu_lists.begin(), o.cpu_lists.end(), list) == o.cpu_lists.end()) {
-        continue;
-      }
-      if (!owner_stale(o)) return false;
+    auto [first, last] = by_pid.equal_range(pid);
+    for (auto it = first; it != last; ++it) {
+      if (!names_list(*it->second, pool, list)) continue;
+      if (it->second->start_time == st.start_time) return false;
       recorded = true;
     }
     return recorded;
@@ -80,12 +101,57 @@ ReconcileReport build_reconcile_report(const Config& config, const std::vector<O
     }
   }
   for (const Owner& o : owners) {
-    if (owner_stale(o)) report.stale_owners.push_back(o);
+    if (holder_gone(statuses.of(o.pid), o.start_time)) report.stale_owners.push_back(o);
   }
-  auto by_pid = [](const auto& a, const auto& b) { return a.pid < b.pid; };
-  std::stable_sort(report.reclaimed.begin(), report.reclaimed.end(), by_pid);
-  std::stable_sort(report.mismatched.begin(), report.mismatched.end(), by_pid);
+  auto pid_order = [](const auto& a, const auto& b) { return a.pid < b.pid; };
+  std::stable_sort(report.reclaimed.begin(), report.reclaimed.end(), pid_order);
+  std::stable_sort(report.mismatched.begin(), report.mismatched.end(), pid_order);
   return report;
+}
+
+std::vector<std::string> ownership_errors(const Config& config, const std::vector<Owner>& owners,
+                                          const Procfs& procfs) {
+  Statuses statuses(procfs);
+  std::vector<std::string> errors;
+  for (const auto& [pool_name, pool] : config.pools) {
+    if (!pool.exclusive) continue;
+    for (const auto& [list_name, list] : pool.lists) {
+      std::vector<std::string> running;
+      for (pid_t pid : list.tasks) {
+        if (statuses.of(pid).liveness != Procfs::Liveness::kGone) {
+          running.push_back(std::to_string(pid));
+        }
+      }
+      if (running.size() > 1) {
+        std::string pids;
+        for (const std::string& p : running) pids += (pids.empty() ? "" : ", ") + p;
+        errors.push_back("Exclusive CPU list " + pool_name + ":" + list_name + " is held by " +
+                         std::to_string(running.size()) + " running processes: " + pids);
+      }
+    }
+  }
+  for (const Owner& o : owners) {
+    const Procfs::Status& st = statuses.of(o.pid);
+    const std::string who = "Owner " + quote(o.owner) + " (pid " + std::to_string(o.pid) + ")";
+    if (holder_gone(st, o.start_time)) {
+      errors.push_back(who + " is not running (kcm reconcile would remove its record)");
+      continue;
+    }
+    auto pool = config.pools.find(o.pool);
+    for (const std::string& list : o.cpu_lists) {
+      const CpuList* held = nullptr;
+      if (pool != config.pools.end()) {
+        auto it = pool->second.lists.find(list);
+        if (it != pool->second.lists.end()) held = &it->second;
+      }
+      if (held == nullptr ||
+          std::find(held->tasks.begin(), held->tasks.end(), o.pid) == held->tasks.end()) {
+        errors.push_back(who + " is recorded on " + o.pool + ":" + list +
+                         ", whose tasks file does not list it");
+      }
+    }
+  }
+  return errors;
 }
 
 json reconcile_json(const ReconcileReport& report) {
@@ -159,17 +225,21 @@ json node_report_json(const ConfigDir* dir, const std::string& path,
       checks["cpus"] = check_json(cpu_errors);
     }
     if (procfs != nullptr) {
-      std::vector<std::string> task_errors;
+      std::vector<std::string> task_errors, owner_errors;
       try {
-        ReconcileReport rr = build_reconcile_report(*config, dir->read_owners(), *procfs);
+        const std::vector<Owner> owners = dir->read_owners();
+        ReconcileReport rr = build_reconcile_report(*config, owners, *procfs);
         for (const auto& r : rr.reclaimed) {
           task_errors.push_back("Task " + std::to_string(r.pid) + " in " + r.pool + ":" + r.cpus +
                                 " is not running (kcm reconcile would reclaim it)");
         }
+        owner_errors = ownership_errors(*config, owners, *procfs);
       } catch (const Error& e) {
         task_errors.push_back(e.what());
+        owner_errors.push_back(e.what());
       }
       checks["tasks"] = check_json(task_errors);
+      checks["owners"] = check_json(owner_errors);
     }
   }
   checks["configDirectory"] = check_json(conf_errors);

@@ -47,6 +47,13 @@ struct ReconcileReport {
 ReconcileReport build_reconcile_report(const Config& config, const std::vector<Owner>& owners,
                                        const Procfs& procfs);
 
+// What breaks the rule that an exclusive list has one holder and a holder's record and
+// tasks agree: exclusive lists whose tasks name more than one process that is not
+// provably gone, records of holders that are gone, records naming a list whose tasks lack
+// their running holder (a writer killed mid-transaction; its retry completes it).
+std::vector<std::string> ownership_errors(const Config& config, const std::vector<Owner>& owners,
+                                          const Procfs& procfs);
+
 // {"mismatchedCpuMasks": [{"actualCpus": [..], "cpus", "pid", "pool"}],
 //  "reclaimedCpuLists": [{"cpus", "pid", "pool"}]}, each sorted by pid.
 nlohmann::json reconcile_json(const ReconcileReport& report);
@@ -56,8 +63,9 @@ void apply_reconcile(const ConfigDir& dir, const ReconcileReport& report);
 
 // {"checks": {"configDirectory": {"errors": [...], "ok": bool}, ...}, "description": ...}
 // configDirectory: readable, CPU lists disjoint, pools with lists; cpus: every CPU in the
-// config online (when topology is known); tasks: none that reconcile would reclaim (when
-// procfs is given). `description` is the describe document, null when unreadable.
+// config online (when topology is known); tasks: none that reconcile would reclaim, and
+// owners: ownership_errors() (both when procfs is given). `description` is the describe document,
+// null when unreadable.
 nlohmann::json node_report_json(const ConfigDir* dir, const std::string& path,
                                 const std::optional<Topology>& topology, const Procfs* procfs);
 

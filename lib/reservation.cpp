@@ -6,6 +6,7 @@
 
 #include "allocator.h"
 #include "error.h"
+#include "procfs.h"
 #include "topology.h"
 
 namespace kcm {
@@ -31,69 +32,130 @@ void release_locked(const ConfigDir& dir, const Owner& record) {
   dir.remove_owner(record.owner);
 }
 
+namespace {
+
+bool holds(const CpuList& list, pid_t pid) {
+  return std::find(list.tasks.begin(), list.tasks.end(), pid) != list.tasks.end();
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : " ") + n;
+  return out;
+}
+
+std::map<int, int> node_map_for(int count, const LockOptions& lock) {
+  return count > 1 ? read_node_map(lock.sysfs_root) : std::map<int, int>{};
+}
+
+Choice choose(const Pool& pool, const std::string& owner, int count, const LockOptions& lock) {
+  Choice choice = choose_lists(pool, count, node_map_for(count, lock));
+  if (choice.spans_nodes) {
+    spdlog::warn("{}: no NUMA node has {} free lists in pool {}; taking them across nodes", owner,
+                 count, pool.name);
+  }
+  return choice;
+}
+
+// Adds the holder's PID to `lists` (record first, then tasks); on a failed tasks write
+// the whole record is released again, so the holder ends with all its lists or none.
+void write_tasks_of(const ConfigDir& dir, Pool& pool, const Owner& record,
+                    const std::vector<std::string>& lists) {
+  try {
+    for (const std::string& name : lists) {
+      std::vector<pid_t>& tasks = pool.lists.at(name).tasks;
+      tasks.push_back(record.pid);
+      dir.write_tasks(pool.name, name, tasks);
+    }
+  } catch (const Error&) {
+    release_locked(dir, record);
+    throw;
+  }
+}
+
+// The same process asks again. A writer killed between the record and the tasks files
+// left recorded lists without its PID: each is given back when still free, else replaced
+// by another free one, so the record and the tasks files agree again.
+bool complete(const ConfigDir& dir, Pool& pool, Owner& record, int count, const LockOptions& lock) {
+  std::vector<std::string> kept, missing;
+  for (const std::string& name : record.cpu_lists) {
+    auto it = pool.lists.find(name);
+    if (it == pool.lists.end()) continue;
+    if (holds(it->second, record.pid)) {
+      kept.push_back(name);
+    } else if (!pool.exclusive || it->second.tasks.empty()) {
+      kept.push_back(name);
+      missing.push_back(name);
+    }
+  }
+  if (kept.size() < static_cast<std::size_t>(count)) {
+    Pool remaining = pool;  // the kept lists are this holder's, not free
+    for (const std::string& name : kept) remaining.lists.erase(name);
+    const int more = count - static_cast<int>(kept.size());
+    for (const std::string& name : choose(remaining, record.owner, more, lock).lists) {
+      kept.push_back(name);
+      missing.push_back(name);
+    }
+  }
+  if (kept == record.cpu_lists && missing.empty()) return false;
+  spdlog::warn("{}: completing an allocation a killed writer left: lists {} (recorded {})",
+               record.owner, joined(kept), joined(record.cpu_lists));
+  if (kept != record.cpu_lists) {
+    record.cpu_lists = kept;
+    dir.write_owner(record);
+  }
+  write_tasks_of(dir, pool, record, missing);
+  return true;
+}
+
+}  // namespace
+
 Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
                     const LockOptions& lock) {
   validate_pool_name(request.pool);
-  DirLock held = dir.lock(LockMode::kExclusive, lock.program, lock.timeout);
+  DirLock held = dir.lock(LockMode::kExclusive, lock.program, lock.timeout, lock.procfs_root);
   std::optional<Owner> previous = dir.read_owner(request.owner);
   Pool pool = dir.read_pool(request.pool);
+  const bool same_process =
+      previous && previous->pid == request.pid && previous->start_time == request.start_time;
+  if (previous && !same_process &&
+      !holder_gone(Procfs(lock.procfs_root).status(previous->pid), previous->start_time)) {
+    throw Error("owner " + quote(request.owner) + " already holds CPU lists for live pid " +
+                std::to_string(previous->pid) + " (" + joined(previous->cpu_lists) + " of pool " +
+                quote(previous->pool) + ")");
+  }
   Reservation out;
-  // The same holder only when the same process: a PID reused after a killed holder is
-  // another process, and its leftover record must be released, not adopted.
-  if (previous && previous->pid == request.pid && previous->start_time == request.start_time &&
-      previous->pool == request.pool) {
+  if (same_process && previous->pool == request.pool) {
     out.record = *previous;
-    out.existing = true;
+    out.existing = !complete(dir, pool, out.record, request.count, lock);
   } else {
-    // Choose as if a stale record of this owner were already released, but release it
-    // only once the choice succeeded: a request that cannot be met changes nothing.
+    // The record is stale (its process is gone) or the same process moves to another
+    // pool. Choose as if it were already released, but release it only once the choice
+    // succeeded: a request that cannot be met changes nothing.
     if (previous && previous->pool == request.pool) {
       for (const std::string& name : previous->cpu_lists) {
         auto it = pool.lists.find(name);
-        if (it == pool.lists.end()) continue;
-        std::erase(it->second.tasks, previous->pid);
+        if (it != pool.lists.end()) std::erase(it->second.tasks, previous->pid);
       }
     }
-    std::map<int, int> nodes;
-    if (request.count > 1) nodes = read_node_map(lock.sysfs_root);
-    Choice choice = choose_lists(pool, request.count, nodes);
-    if (choice.spans_nodes) {
-      spdlog::warn("{}: no NUMA node has {} free lists in pool {}; taking them across nodes",
-                   request.owner, request.count, request.pool);
-    }
+    Choice choice = choose(pool, request.owner, request.count, lock);
     if (previous) {
-      spdlog::info("{}: releasing a stale record of pid {}", request.owner, previous->pid);
+      spdlog::info("{}: releasing the record of pid {}", request.owner, previous->pid);
       release_locked(dir, *previous);
     }
     out.record = Owner{request.owner, request.pid,  request.start_time,
                        request.pool,  choice.lists, rfc3339_now()};
     dir.write_owner(out.record);
-    try {
-      for (const std::string& name : choice.lists) {
-        std::vector<pid_t> tasks = pool.lists.at(name).tasks;
-        tasks.push_back(request.pid);
-        dir.write_tasks(request.pool, name, tasks);
-      }
-    } catch (const Error&) {
-      release_locked(dir, out.record);
-      throw;
-    }
+    write_tasks_of(dir, pool, out.record, choice.lists);
   }
-  for (const std::string& name : out.record.cpu_lists) {
-    auto it = pool.lists.find(name);
-    if (it == pool.lists.end()) {
-      throw op_error("reserve", dir.pool_path(request.pool) + "/" + name,
-                     "recorded for " + request.owner + " but missing from the pool");
-    }
-    out.cpus.add(it->second.cpus);
-  }
+  for (const std::string& name : out.record.cpu_lists) out.cpus.add(pool.lists.at(name).cpus);
   return out;
 }
 
 void release_after_failure(const ConfigDir& dir, const std::string& owner, const LockOptions& lock,
-                           const Error& failure) {
+                           const ProcessId& self, const Error& failure) {
   try {
-    release(dir, owner, lock);
+    release(dir, owner, lock, self);
   } catch (const Error& e) {
     throw Error(std::string(failure.what()) + "; rolling back failed too: " + e.what(),
                 failure.exit_code());
@@ -101,10 +163,17 @@ void release_after_failure(const ConfigDir& dir, const std::string& owner, const
 }
 
 std::optional<Owner> release(const ConfigDir& dir, const std::string& owner,
-                             const LockOptions& lock) {
-  DirLock held = dir.lock(LockMode::kExclusive, lock.program, lock.timeout);
+                             const LockOptions& lock, const std::optional<ProcessId>& self) {
+  DirLock held = dir.lock(LockMode::kExclusive, lock.program, lock.timeout, lock.procfs_root);
   std::optional<Owner> record = dir.read_owner(owner);
-  if (record) release_locked(dir, *record);
+  if (!record) return std::nullopt;
+  const bool own = self && self->pid == record->pid && self->start_time == record->start_time;
+  if (!own && !holder_gone(Procfs(lock.procfs_root).status(record->pid), record->start_time)) {
+    spdlog::warn("not releasing CPU lists {} of {}: they belong to pid {}, which is still running",
+                 joined(record->cpu_lists), owner, record->pid);
+    return std::nullopt;
+  }
+  release_locked(dir, *record);
   return record;
 }
 

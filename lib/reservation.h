@@ -1,16 +1,22 @@
 // The locked transactions that hand CPU lists to a holder and take them back; shared by
 // kcm-hook (holder: a container id) and `kcm isolate` (holder: "isolate-<pid>").
 //
-// reserve() writes the owner record first and the tasks files after it, release() the
-// other way round, so a holder killed at any point leaves either nothing, an owner record
-// without tasks, or tasks whose owner record exists: `kcm reconcile` resolves each
-// (dead or reused PIDs are removed, records of dead holders deleted).
+// The tasks files say who holds a list; the owner record is the holder's intent, written
+// first, so that whoever comes next can finish or undo a transaction a kill interrupted.
+// reserve() writes the record and then the tasks files, release() removes the PID from
+// the tasks files and then the record. A holder killed at any point leaves nothing, a
+// record whose lists lack some of its tasks, or tasks whose record exists; no list is
+// ever held by two live processes. The same holder's next reserve (a runtime retrying
+// the hook) completes its record; poststop or `kcm reconcile` remove what a holder that
+// is gone left. A record is bound to its holder: its id (owner.h) and its process (pid
+// and start time); a record whose process still runs is never taken over by another.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "config_dir.h"
@@ -37,25 +43,40 @@ struct Reservation {
 struct LockOptions {
   std::string program;  // recorded in the lock file
   std::chrono::milliseconds timeout;
-  std::string sysfs_root = "/sys";  // for the NUMA node map, read only when count > 1
+  std::string sysfs_root;   // for the NUMA node map, read only when count > 1
+  std::string procfs_root;  // to judge whether a recorded holder still runs
 };
 
-// Under the exclusive lock: when `owner` already holds lists for the same pid, returns
-// them; a record left by an earlier process of the same owner id is released first.
-// Otherwise chooses lists (allocator.h) and records them. Throws Error, changing nothing,
-// when the pool does not exist or cannot satisfy the request.
+// A process as a record names it: the PID and its start time tell a reused PID apart.
+struct ProcessId {
+  pid_t pid = 0;
+  std::uint64_t start_time = 0;
+};
+
+// Under the exclusive lock:
+// - the same process already holds lists for `owner` in this pool (a repeated or retried
+//   hook call): returns them, first giving back to the tasks files any recorded list a
+//   killed writer left without its PID (another free list when that one was taken since);
+// - `owner`'s record names a process that is provably gone: that record is released, and
+//   new lists are chosen (allocator.h) and recorded;
+// - `owner`'s record names another process that still runs (or may: procfs.h kUnknown):
+//   throws, as when the pool does not exist or cannot satisfy the request.
+// Every refusal changes nothing.
 Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
                     const LockOptions& lock);
 
 // Under the exclusive lock: removes the holder's pid from its lists and deletes its
-// record. Returns the released record, or nullopt when the holder held nothing.
+// record, when the record names `self` (a holder giving its own lists back) or a process
+// that is provably gone (poststop, which knows no pid). A record of another process that
+// still runs is kept, with a warning: a second container with the same id must not free
+// the lists of the first. Returns the released record, or nullopt when none was.
 std::optional<Owner> release(const ConfigDir& dir, const std::string& owner,
-                             const LockOptions& lock);
+                             const LockOptions& lock, const std::optional<ProcessId>& self);
 
-// Rolls a reservation back after `failure`. When the rollback fails too, throws the
-// failure with the rollback's error appended (the lists stay recorded for reconcile).
+// Rolls back `self`'s reservation after `failure`. When the rollback fails too, throws
+// the failure with the rollback's error appended (the lists stay recorded for reconcile).
 void release_after_failure(const ConfigDir& dir, const std::string& owner, const LockOptions& lock,
-                           const Error& failure);
+                           const ProcessId& self, const Error& failure);
 
 // The unlocked steps, for callers that already hold the lock (reconcile).
 void remove_task(const ConfigDir& dir, const Pool& pool, const std::string& list, pid_t pid);

@@ -77,29 +77,40 @@ TEST(OwnerFileStemTest, SafeContainerIdIsKept) {
 
 TEST(OwnerFileStemTest, IdWithSlashBecomesSha256) {
   EXPECT_EQ(owner_file_stem("a/b"),
-            "c14cddc033f64b9dea80ea675cf280a015e672516090a5626781153dc68fea11");
+            "sha256+c14cddc033f64b9dea80ea675cf280a015e672516090a5626781153dc68fea11");
+}
+
+// A container may be named after another's hash: both keep their own record.
+TEST(OwnerFileStemTest, AnIdThatIsAnothersHashKeepsItsOwnName) {
+  for (const std::string& unsafe :
+       std::vector<std::string>{"a/b", ".x", "a b", std::string(129, 'y')}) {
+    const std::string hash = sha256_hex(unsafe);
+    EXPECT_EQ(owner_file_stem(hash), hash);
+    EXPECT_NE(owner_file_stem(unsafe), owner_file_stem(hash)) << unsafe;
+    EXPECT_NE(owner_file_stem(unsafe), owner_file_stem("sha256-" + hash)) << unsafe;
+  }
 }
 
 TEST(OwnerFileStemTest, LeadingDotBecomesSha256) {
-  EXPECT_EQ(owner_file_stem(".hidden"), sha256_hex(".hidden"));
-  EXPECT_EQ(owner_file_stem(".."), sha256_hex(".."));
+  EXPECT_EQ(owner_file_stem(".hidden"), "sha256+" + sha256_hex(".hidden"));
+  EXPECT_EQ(owner_file_stem(".."), "sha256+" + sha256_hex(".."));
 }
 
 TEST(OwnerFileStemTest, EmptyIdBecomesSha256) {
   EXPECT_EQ(owner_file_stem(""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+            "sha256+e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST(OwnerFileStemTest, LengthLimitIs128) {
   EXPECT_EQ(owner_file_stem(std::string(128, 'x')), std::string(128, 'x'));
   EXPECT_EQ(owner_file_stem(std::string(129, 'x')),
-            "0ec9eb33e74510bcdd1f2ea55206e82f21649c5c2becbf2b433eb475b34c01bd");
+            "sha256+0ec9eb33e74510bcdd1f2ea55206e82f21649c5c2becbf2b433eb475b34c01bd");
 }
 
 TEST(OwnerFileStemTest, SpacesColonsAndNonAsciiBecomeSha256) {
   for (const std::string& id :
        std::vector<std::string>{"a b", "pod:ctr", "caf\xc3\xa9", std::string("a\0b", 3)}) {
-    EXPECT_EQ(owner_file_stem(id), sha256_hex(id)) << id;
+    EXPECT_EQ(owner_file_stem(id), "sha256+" + sha256_hex(id)) << id;
   }
 }
 

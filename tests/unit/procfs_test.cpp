@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -100,20 +101,51 @@ TEST(ProcfsTest, StartTimeIsField22) {
   FakeProcfs proc;
   proc.add_process(2000, 123456789, "4,12");
   EXPECT_EQ(Procfs(proc.root()).start_time(2000), 123456789u);
-  EXPECT_TRUE(Procfs(proc.root()).alive(2000));
+  EXPECT_EQ(Procfs(proc.root()).status(2000).liveness, Procfs::Liveness::kAlive);
+  EXPECT_EQ(Procfs(proc.root()).status(2000).start_time, 123456789u);
 }
 
 TEST(ProcfsTest, StartTimeOfMissingPidIsNullopt) {
   FakeProcfs proc;
-  EXPECT_EQ(Procfs(proc.root()).start_time(2000), std::nullopt);
-  EXPECT_FALSE(Procfs(proc.root()).alive(2000));
+  EXPECT_EQ(Procfs(proc.root()).status(2000).liveness, Procfs::Liveness::kGone);
 }
 
-TEST(ProcfsTest, ZombieIsNotAlive) {
+TEST(ProcfsTest, ZombieIsGone) {
   FakeProcfs proc;
   proc.add_process(2000, 5, "4,12", 'Z');
   EXPECT_EQ(Procfs(proc.root()).start_time(2000), std::nullopt);
-  EXPECT_FALSE(Procfs(proc.root()).alive(2000));
+  EXPECT_EQ(Procfs(proc.root()).status(2000).liveness, Procfs::Liveness::kGone);
+}
+
+// The original kcm's own fixtures hold PIDs with only a status file: such a process may
+// well run, so nobody may take its CPUs.
+TEST(ProcfsTest, DirectoryWithoutStatIsUnknown) {
+  FakeProcfs proc;
+  write_file(proc.root() + "/1/status", "Name:\tinit\nCpus_allowed_list:\t0-3\n");
+  EXPECT_EQ(Procfs(proc.root()).status(1).liveness, Procfs::Liveness::kUnknown);
+  EXPECT_EQ(Procfs(proc.root()).start_time(1), std::nullopt);
+}
+
+TEST(ProcfsTest, MalformedStatIsUnknown) {
+  FakeProcfs proc;
+  write_file(proc.root() + "/7/stat", "7 (x) S 1\n");
+  EXPECT_EQ(Procfs(proc.root()).status(7).liveness, Procfs::Liveness::kUnknown);
+}
+
+TEST(ProcfsTest, UnreadableStatIsUnknown) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads a file whatever its mode";
+  FakeProcfs proc;
+  proc.add_process(8, 5, "0");
+  ASSERT_EQ(::chmod((proc.root() + "/8/stat").c_str(), 0), 0);
+  EXPECT_EQ(Procfs(proc.root()).status(8).liveness, Procfs::Liveness::kUnknown);
+}
+
+TEST(HolderGoneTest, GoneOrAnotherStartTimeOnly) {
+  using L = Procfs::Liveness;
+  EXPECT_TRUE(holder_gone({L::kGone, 0}, 5));
+  EXPECT_TRUE(holder_gone({L::kAlive, 6}, 5));
+  EXPECT_FALSE(holder_gone({L::kAlive, 5}, 5));
+  EXPECT_FALSE(holder_gone({L::kUnknown, 0}, 5));
 }
 
 TEST(ProcfsTest, DeadTaskStateXIsNotAlive) {

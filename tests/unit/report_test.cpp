@@ -220,6 +220,17 @@ TEST_F(ReconcileTest, ReusedPidOfAStaleRecordDoesNotReclaimTheLiveHoldersList) {
   EXPECT_THAT(ids_of(r.stale_owners), ElementsAre("c2001", "c2002", "c5000", "old"));
 }
 
+// Only a PID that is provably gone or reused loses its CPUs. The original kcm's fixtures
+// hold PIDs whose /proc directory has only a status file: those are kept.
+TEST_F(ReconcileTest, PidThatProcfsCannotJudgeIsKept) {
+  write_file(conf + "/pools/dataplane/7,15/tasks", "1");
+  write_file(proc.root() + "/1/status", "Name:\tinit\nCpus_allowed_list:\t7,15\n");
+  write_file(proc.root() + "/2001/status", "Name:\tx\nCpus_allowed_list:\t5,13\n");
+  const ReconcileReport r = build();
+  EXPECT_THAT(pids_of(r.reclaimed), ElementsAre(2002, 3001));
+  EXPECT_THAT(ids_of(r.stale_owners), ElementsAre("c2002", "c5000"));
+}
+
 TEST_F(ReconcileTest, ApplyRemovesReclaimedTasksAndStaleOwners) {
   const ConfigDir dir = ConfigDir::open(conf);
   apply_reconcile(dir, build());
@@ -342,6 +353,55 @@ TEST(NodeReportTest, TasksThatReconcileWouldReclaimAreReported) {
                   {"ok", false}}));
 }
 
+// --- ownership ------------------------------------------------------------------------
+
+class OwnershipTest : public ConfDirTest {
+ protected:
+  void SetUp() override {
+    make_example_conf(conf);
+    for (pid_t pid : {1000, 1001, 1002, 1003, 2000, 2001, 2002, 2003, 3000, 3001, 3002}) {
+      proc.add_process(pid, 1, "0-15");
+    }
+  }
+  std::vector<std::string> errors(const std::vector<Owner>& owners) const {
+    return ownership_errors(ConfigDir::open(conf).read(), owners, Procfs(proc.root()));
+  }
+  FakeProcfs proc;
+};
+
+TEST_F(OwnershipTest, OneHolderPerExclusiveListAndRecordsThatMatchAreOk) {
+  EXPECT_THAT(errors({owner("c", 2000, 1, "dataplane", {"4,12"}),
+                      owner("i", 3000, 1, "infra", {"0-2,8-10"})}),
+              IsEmpty());
+}
+
+TEST_F(OwnershipTest, ExclusiveListWithTwoRunningHoldersIsReported) {
+  write_file(conf + "/pools/dataplane/4,12/tasks", "2000,2001,9999");  // 9999 is gone
+  EXPECT_THAT(errors({}), ElementsAre("Exclusive CPU list dataplane:4,12 is held by 2 running "
+                                      "processes: 2000, 2001"));
+}
+
+TEST_F(OwnershipTest, RunningHolderMissingFromItsRecordedListIsReported) {
+  EXPECT_THAT(errors({owner("c", 2000, 1, "dataplane", {"4,12", "5,13"})}),
+              ElementsAre("Owner \"c\" (pid 2000) is recorded on dataplane:5,13, whose tasks "
+                          "file does not list it"));
+}
+
+TEST_F(OwnershipTest, RecordOfAGoneHolderIsReported) {
+  EXPECT_THAT(errors({owner("c", 2000, 7, "dataplane", {"4,12"})}),
+              ElementsAre("Owner \"c\" (pid 2000) is not running (kcm reconcile would remove "
+                          "its record)"));
+}
+
+TEST_F(OwnershipTest, NodeReportHasTheOwnersCheck) {
+  write_file(conf + "/pools/dataplane/4,12/tasks", "2000,2001");
+  const ConfigDir dir = ConfigDir::open(conf);
+  const Procfs procfs(proc.root());
+  const json report = node_report_json(&dir, "/etc/kcm", std::nullopt, &procfs);
+  EXPECT_EQ(report["checks"]["owners"]["ok"], false);
+  EXPECT_EQ(report["checks"]["owners"]["errors"].size(), 1u);
+}
+
 TEST(NodeReportTest, ChecksWithoutTheirInputsAreLeftOut) {
   TempDir tmp;
   make_example_conf(tmp / "conf");
@@ -349,6 +409,7 @@ TEST(NodeReportTest, ChecksWithoutTheirInputsAreLeftOut) {
   const json checks = node_report_json(&dir, "/etc/kcm", std::nullopt, nullptr)["checks"];
   EXPECT_FALSE(checks.contains("cpus"));
   EXPECT_FALSE(checks.contains("tasks"));
+  EXPECT_FALSE(checks.contains("owners"));
 }
 
 TEST(ToDocumentTest, SortsKeysIndentsTwoAndEndsWithNewline) {

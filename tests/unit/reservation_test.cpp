@@ -26,6 +26,8 @@ class ReservationTest : public ConfDirTest {
   void SetUp() override {
     make_example_conf(conf);
     for (int core = 4; core < 8; ++core) write_file(tasks_path("dataplane", list_of(core)), "");
+    stdfs::create_directory(conf + "/owners");
+    stdfs::permissions(conf + "/owners", stdfs::perms::owner_all);  // as kcm init makes it
   }
 
   static std::string list_of(int core) {
@@ -49,8 +51,15 @@ class ReservationTest : public ConfDirTest {
     return s;
   }
 
-  // No node/ directory: every CPU counts as node 0.
-  const LockOptions lock{"kcm-test", milliseconds(10000), tmp / "sys"};
+  // Marks `pid` as running with the start time request() gives it.
+  void running(pid_t pid) const {
+    proc.add_process(pid, 1000u + static_cast<std::uint64_t>(pid), "0");
+  }
+
+  // Only the PIDs a test adds run; every other holder is gone. No node/ directory: every
+  // CPU counts as node 0.
+  FakeProcfs proc;
+  const LockOptions lock{"kcm-test", milliseconds(10000), tmp / "sys", proc.root()};
 };
 
 TEST_F(ReservationTest, ReserveWritesOwnerRecordAndTasks) {
@@ -151,9 +160,131 @@ TEST_F(ReservationTest, SameOwnerInAnotherPoolReleasesTheOldPool) {
   EXPECT_EQ(dir().read_owner("c1")->pool, "infra");
 }
 
+// --- a record is bound to its holder -------------------------------------------------
+
+TEST_F(ReservationTest, SameIdOfAnotherRunningProcessIsRefusedAndChangesNothing) {
+  running(2000);
+  running(2001);
+  reserve(dir(), request("c1", 2000), lock);
+  const auto before = state();
+  auto t = thrown_by([&] { reserve(dir(), request("c1", 2001), lock); });
+  EXPECT_EQ(t.message,
+            "owner \"c1\" already holds CPU lists for live pid 2000 (4,12 of pool \"dataplane\")");
+  EXPECT_EQ(t.exit_code, kExitFailure);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, SameIdOfAProcessProcfsCannotJudgeIsRefused) {
+  reserve(dir(), request("c1", 2000), lock);
+  write_file(proc.root() + "/2000/status", "Name:\tx\n");  // no stat: kUnknown
+  const auto before = state();
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001), lock); }).exit_code, kExitFailure);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, SameIdOfAReusedPidIsReplaced) {
+  reserve(dir(), request("c1", 2000), lock);
+  proc.add_process(2000, 1, "0");  // another process got pid 2000
+  Reservation r = reserve(dir(), request("c1", 2001), lock);
+  EXPECT_EQ(r.record.pid, 2001);
+  EXPECT_EQ(tasks("dataplane", "4,12"), "2001");
+}
+
+TEST_F(ReservationTest, RecordOfAnotherIdUnderThisIdsNameIsRefused) {
+  stdfs::create_directories(conf + "/owners");
+  Owner other{"c2", 2000, 3000, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"};
+  write_file(conf + "/owners/c1.json", owner_to_json(other));
+  const auto before = state();
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001), lock); }).message,
+            "read \"" + conf + "/owners/c1.json\": it records owner \"c2\", not \"c1\"");
+  EXPECT_THROW(release(dir(), "c1", lock, std::nullopt), Error);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, IdsThatAreAnothersHashKeepTheirOwnRecords) {
+  running(2000);
+  running(2001);
+  const std::string hash = "c14cddc033f64b9dea80ea675cf280a015e672516090a5626781153dc68fea11";
+  reserve(dir(), request("a/b", 2000), lock);  // sha256("a/b") == hash
+  Reservation second = reserve(dir(), request(hash, 2001), lock);
+  EXPECT_FALSE(second.existing);
+  EXPECT_EQ(tasks("dataplane", "4,12"), "2000");
+  EXPECT_EQ(tasks("dataplane", "5,13"), "2001");
+  EXPECT_EQ(dir().read_owner("a/b")->pid, 2000);
+  EXPECT_EQ(dir().read_owner(hash)->pid, 2001);
+}
+
+// --- a retry completes what a killed writer left -------------------------------------
+
+TEST_F(ReservationTest, RetryGivesBackARecordedListWithoutItsTask) {
+  running(2000);
+  // A writer killed between the record and the tasks file.
+  dir().write_owner(Owner{"c1", 2000, 3000, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"});
+  Reservation r = reserve(dir(), request("c1", 2000), lock);
+  EXPECT_FALSE(r.existing);
+  EXPECT_THAT(r.record.cpu_lists, ElementsAre("4,12"));
+  EXPECT_EQ(r.cpus, (CpuSet{4, 12}));
+  EXPECT_EQ(tasks("dataplane", "4,12"), "2000");
+  // The next container gets another list.
+  EXPECT_THAT(reserve(dir(), request("c2", 2001), lock).record.cpu_lists, ElementsAre("5,13"));
+}
+
+TEST_F(ReservationTest, RetryReplacesARecordedListTakenSince) {
+  running(2000);
+  dir().write_owner(Owner{"c1", 2000, 3000, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"});
+  write_file(tasks_path("dataplane", "4,12"), "2500");  // given to another meanwhile
+  Reservation r = reserve(dir(), request("c1", 2000), lock);
+  EXPECT_THAT(r.record.cpu_lists, ElementsAre("5,13"));
+  EXPECT_EQ(r.cpus, (CpuSet{5, 13}));
+  EXPECT_EQ(tasks("dataplane", "4,12"), "2500");
+  EXPECT_EQ(tasks("dataplane", "5,13"), "2000");
+  EXPECT_THAT(dir().read_owner("c1")->cpu_lists, ElementsAre("5,13"));
+}
+
+TEST_F(ReservationTest, RetryWritesTheListsAKillLeftUnwritten) {
+  running(2000);
+  dir().write_owner(Owner{"c1", 2000, 3000, "dataplane", {"4,12", "5,13"}, "2026-11-30T04:17:45Z"});
+  write_file(tasks_path("dataplane", "4,12"), "2000");
+  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock);
+  EXPECT_THAT(r.record.cpu_lists, ElementsAre("4,12", "5,13"));
+  EXPECT_EQ(tasks("dataplane", "4,12"), "2000");
+  EXPECT_EQ(tasks("dataplane", "5,13"), "2000");
+}
+
+TEST_F(ReservationTest, RetryThatCannotCompleteChangesNothing) {
+  running(2000);
+  dir().write_owner(Owner{"c1", 2000, 3000, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"});
+  for (int core = 4; core < 8; ++core) {
+    write_file(tasks_path("dataplane", list_of(core)), std::to_string(5000 + core));
+  }
+  const auto before = state();
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2000), lock); }).message,
+            "pool \"dataplane\" has 0 free CPU lists (4 in use)");
+  EXPECT_EQ(state(), before);
+}
+
+// --- release --------------------------------------------------------------------------
+
+TEST_F(ReservationTest, PoststopKeepsTheListsOfARunningHolder) {
+  running(2000);
+  reserve(dir(), request("c1", 2000), lock);
+  const auto before = state();
+  EXPECT_EQ(release(dir(), "c1", lock, std::nullopt), std::nullopt);
+  EXPECT_EQ(release(dir(), "c1", lock, ProcessId{2001, 3001}), std::nullopt);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ReservationTest, ARunningHolderReleasesItsOwnLists) {
+  running(2000);
+  reserve(dir(), request("c1", 2000), lock);
+  EXPECT_TRUE(release(dir(), "c1", lock, ProcessId{2000, 3000}).has_value());
+  EXPECT_EQ(tasks("dataplane", "4,12"), "");
+  EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
+}
+
 TEST_F(ReservationTest, ReleaseRemovesPidAndOwner) {
   Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock);
-  std::optional<Owner> released = release(dir(), "c1", lock);
+  std::optional<Owner> released = release(dir(), "c1", lock, std::nullopt);
   ASSERT_TRUE(released.has_value());
   EXPECT_EQ(*released, r.record);
   EXPECT_EQ(tasks("dataplane", "4,12"), "");
@@ -165,27 +296,27 @@ TEST_F(ReservationTest, ReleaseRemovesPidAndOwner) {
 TEST_F(ReservationTest, ReleaseKeepsOtherTasksOfASharedList) {
   reserve(dir(), request("c1", 4000, "infra"), lock);
   write_file(tasks_path("infra", "0-2,8-10"), "3000,4000,3001");
-  release(dir(), "c1", lock);
+  release(dir(), "c1", lock, std::nullopt);
   EXPECT_EQ(tasks("infra", "0-2,8-10"), "3000,3001");
 }
 
 TEST_F(ReservationTest, ReleaseOfUnknownOwnerReturnsNulloptAndChangesNothing) {
   reserve(dir(), request("c1", 2000), lock);
   const auto before = state();
-  EXPECT_EQ(release(dir(), "c2", lock), std::nullopt);
+  EXPECT_EQ(release(dir(), "c2", lock, std::nullopt), std::nullopt);
   EXPECT_EQ(state(), before);
 }
 
 TEST_F(ReservationTest, ReleaseWithoutOwnersDirectoryReturnsNullopt) {
   const auto before = state();
-  EXPECT_EQ(release(dir(), "c1", lock), std::nullopt);
+  EXPECT_EQ(release(dir(), "c1", lock, std::nullopt), std::nullopt);
   EXPECT_EQ(state(), before);
 }
 
 TEST_F(ReservationTest, ReleaseDeletesRecordEvenWhenItsPoolIsGone) {
   reserve(dir(), request("c1", 2000), lock);
   stdfs::remove_all(conf + "/pools/dataplane");
-  EXPECT_TRUE(release(dir(), "c1", lock).has_value());
+  EXPECT_TRUE(release(dir(), "c1", lock, std::nullopt).has_value());
   EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
 }
 
@@ -196,7 +327,7 @@ TEST_F(ReservationTest, FailedReleaseKeepsTheRecord) {
   const std::string tasks_file = tasks_path("dataplane", "4,12");
   stdfs::remove(tasks_file);
   stdfs::create_symlink(tmp / "elsewhere", tasks_file);
-  EXPECT_THROW(release(dir(), "c1", lock), Error);
+  EXPECT_THROW(release(dir(), "c1", lock, std::nullopt), Error);
   EXPECT_TRUE(dir().read_owner("c1").has_value());
 }
 
@@ -205,7 +336,8 @@ TEST_F(ReservationTest, FailedRollbackKeepsBothErrors) {
   stdfs::remove(tasks_path("dataplane", "4,12"));
   stdfs::create_symlink(tmp / "elsewhere", tasks_path("dataplane", "4,12"));
   try {
-    release_after_failure(dir(), "c1", lock, Error("write \"cpuset.cpus\": Invalid argument"));
+    release_after_failure(dir(), "c1", lock, {2000, 3000},
+                          Error("write \"cpuset.cpus\": Invalid argument"));
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), testing::StartsWith("write \"cpuset.cpus\": Invalid argument; "
