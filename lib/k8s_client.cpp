@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "error.h"
+#include "json.h"
 #include "k8s_config.h"
 #include "owner.h"  // rfc3339_now
 
@@ -57,10 +58,14 @@ std::string_view reason_phrase(long status) {
   return "HTTP Error";
 }
 
-std::optional<json> parse_json(std::string_view text) {
-  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return std::nullopt;
-  return value;
+// A response body as JSON; nullopt when it is not JSON (or nests deeper than json.h
+// allows): the callers then treat it as text.
+std::optional<json> parse_body(std::string_view text) {
+  try {
+    return parse_json(text, "response body");
+  } catch (const JsonError&) {
+    return std::nullopt;
+  }
 }
 
 // The member `key` of `object`, or nullptr when `object` is no object or lacks it.
@@ -152,7 +157,7 @@ class ApiClient {
     if (response.status < 200 || response.status > 299) {
       throw Error(format_api_error(method, path, response.status, response.body));
     }
-    std::optional<json> parsed = parse_json(response.body);
+    std::optional<json> parsed = parse_body(response.body);
     if (!parsed || !parsed->is_object()) {
       throw Error(std::string(method) + " " + path + ": response is not a JSON object");
     }
@@ -352,7 +357,7 @@ void ensure_crd(ApiClient& api, const ReportKind& k) {
 // is not served (a plain-text "404 page not found", or a Status without the name).
 bool is_object_not_found(const Response& response, const std::string& name) {
   if (response.status != 404) return false;
-  std::optional<json> body = parse_json(response.body);
+  std::optional<json> body = parse_body(response.body);
   if (!is_status(body) || string_at(*body, "reason") != "NotFound") return false;
   const json* details = member(*body, "details");
   return details && string_at(*details, "name") == name;
@@ -471,7 +476,7 @@ std::string format_api_error(std::string_view method, std::string_view path, lon
                              std::string_view body) {
   std::string reason(reason_phrase(status));
   std::string message;
-  std::optional<json> parsed = parse_json(body);
+  std::optional<json> parsed = parse_body(body);
   if (is_status(parsed)) {
     if (auto r = string_at(*parsed, "reason"); r && !r->empty()) reason = *r;
     message = string_at(*parsed, "message").value_or("");

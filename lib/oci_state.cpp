@@ -1,12 +1,10 @@
 #include "oci_state.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "error.h"
+#include "json.h"
 
 namespace kcm {
 namespace {
@@ -36,8 +34,12 @@ pid_t pid_field(const json& doc) {
 }  // namespace
 
 OciState parse_oci_state(std::string_view text) {
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) throw bad_state("malformed JSON");
+  json doc;
+  try {
+    doc = parse_json(text, "OCI state");
+  } catch (const JsonError& e) {
+    throw bad_state(e.cause());
+  }
   if (!doc.is_object()) throw bad_state("not a JSON object");
   OciState state;
   state.id = string_field(doc, "id");
@@ -55,21 +57,7 @@ OciState parse_oci_state(std::string_view text) {
 }
 
 std::string read_state(int fd, const std::string& display) {
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw sys_error("read", display, errno);
-    }
-    if (n == 0) return out;
-    if (out.size() + static_cast<std::size_t>(n) > kMaxStateBytes) {
-      throw usage_error("read " + quote(display) + ": OCI state is larger than " +
-                        std::to_string(kMaxStateBytes) + " bytes");
-    }
-    out.append(buf, static_cast<std::size_t>(n));
-  }
+  return read_json_text(fd, kMaxStateBytes, "OCI state", display);
 }
 
 }  // namespace kcm

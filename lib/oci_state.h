@@ -27,10 +27,10 @@ struct OciState {
   std::map<std::string, std::string> annotations;
 };
 
-// Throws a usage Error for malformed JSON, a non-object document, or a known field of the
-// wrong type (id, status and bundle must be strings, pid a non-negative integer,
-// annotations an object of strings). Missing fields are left at their defaults: which
-// ones a stage needs is the caller's decision.
+// Throws a usage Error for malformed JSON (or nested deeper than json.h allows), a
+// non-object document, or a known field of the wrong type (id, status and bundle must be
+// strings, pid a non-negative integer, annotations an object of strings). Missing fields
+// are left at their defaults: which ones a stage needs is the caller's decision.
 OciState parse_oci_state(std::string_view text);
 
 // Reads all of `fd` (the hook's stdin). Throws a usage Error naming `display` when it

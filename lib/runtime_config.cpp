@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "fs.h"
+#include "json.h"
 
 namespace kcm {
 
@@ -52,9 +53,9 @@ std::string runtime_config_path() {
 RuntimeConfig parse_runtime_config(std::string_view text, const std::string& display) {
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw usage_error("parse " + quote(display) + ": " + e.what());
+    doc = parse_json(text, display);
+  } catch (const JsonError& e) {
+    throw usage_error(e.what());
   }
   if (!doc.is_object()) throw usage_error("read " + quote(display) + ": is not a JSON object");
   RuntimeConfig config;

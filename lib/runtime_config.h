@@ -28,9 +28,10 @@ struct RuntimeConfig {
 // $KCM_RUNTIME_CONFIG when set and non-empty, else kDefaultRuntimeConfigPath.
 std::string runtime_config_path();
 
-// Throws a usage Error naming `display` for malformed JSON, a non-object, an unknown
-// key, a value that is not a non-empty string, or a relative `hook` or `logFile` (the
-// runtime execs hooks by absolute path; the wrapper runs in the engine's cwd).
+// Throws a usage Error naming `display` for malformed JSON (or nested deeper than json.h
+// allows), a non-object, an unknown key, a value that is not a non-empty string, or a
+// relative `hook` or `logFile` (the runtime execs hooks by absolute path; the wrapper
+// runs in the engine's cwd).
 RuntimeConfig parse_runtime_config(std::string_view text, const std::string& display);
 
 // Reads and parses `path`; defaults when it does not exist.

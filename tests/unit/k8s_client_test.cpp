@@ -129,6 +129,13 @@ TEST(ApiErrorTest, StatusWithoutReasonGivesTheHttpReason) {
             "GET /v: 500 Internal Server Error: boom");
 }
 
+TEST(ApiErrorTest, BodyNestedTooDeepIsShownAsText) {
+  const std::string body = R"({"kind":"Status","message":"boom","details":)" +
+                           std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  EXPECT_EQ(format_api_error("GET", "/v", 500, body),
+            "GET /v: 500 Internal Server Error: " + body.substr(0, 200));
+}
+
 TEST(ApiErrorTest, JsonThatIsNoStatusIsShownAsText) {
   EXPECT_EQ(format_api_error("GET", "/v", 502, R"({"error":"upstream"})"),
             R"(GET /v: 502 Bad Gateway: {"error":"upstream"})");

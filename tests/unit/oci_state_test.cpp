@@ -53,8 +53,14 @@ TEST(OciStateTest, UnknownFieldsAreIgnored) {
 }
 
 TEST(OciStateTest, MalformedJsonIsUsageError) {
-  EXPECT_EQ(usage_error_of(R"({"id":"c1",)"), "parse OCI state: malformed JSON");
-  EXPECT_EQ(usage_error_of(""), "parse OCI state: malformed JSON");
+  EXPECT_EQ(usage_error_of(R"({"id":"c1",)").rfind("parse OCI state: malformed JSON: ", 0), 0u);
+  EXPECT_EQ(usage_error_of("").rfind("parse OCI state: malformed JSON: ", 0), 0u);
+}
+
+TEST(OciStateTest, DeepNestingIsUsageError) {
+  std::string deep = R"({"id":"c1","annotations":{"kcm.intel.com/pool":"dataplane"},"x":)";
+  deep += std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  EXPECT_EQ(usage_error_of(deep), "parse OCI state: nested deeper than 64 levels");
 }
 
 TEST(OciStateTest, NonObjectIsUsageError) {

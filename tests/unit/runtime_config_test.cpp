@@ -53,6 +53,12 @@ TEST(RuntimeConfigTest, MalformedJsonNamesTheFile) {
   }
 }
 
+TEST(RuntimeConfigTest, DeepNestingIsAUsageErrorNamingTheFile) {
+  const std::string deep = R"({"runtime":)" + std::string(100'000, '[') + "}";
+  EXPECT_EQ(testing_support::usage_error_by([&] { parse_runtime_config(deep, "/etc/k.json"); }),
+            "parse \"/etc/k.json\": nested deeper than 64 levels");
+}
+
 TEST(RuntimeConfigTest, UnknownKeyIsAnError) {
   EXPECT_THROW(parse_runtime_config(R"({"runtme":"/usr/sbin/runc"})", "f"), Error);
 }
