@@ -223,7 +223,7 @@ class WrongConfDirTest(Base):
         watched = watched or conf
         before = snapshot(watched)
         for argv, env, stdin, code in self.commands(conf):
-            with self.subTest(command=" ".join(os.path.basename(a) for a in argv[:2])):
+            with self.subTest(command=f"{os.path.basename(argv[0])} {argv[1]} {argv[-1]}"):
                 r = run(argv, env=env, stdin=stdin)
                 self.assertEqual(r.returncode, code, r.stderr)
                 self.assertIn(message, r.stderr)

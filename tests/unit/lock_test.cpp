@@ -373,20 +373,6 @@ TEST_F(LockTest, ReaderThatMayNotOpenTheLockReadsWithoutIt) {
   }
 }
 
-TEST_F(LockTest, WriterThatMayNotOpenTheLockIsRefused) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a process as nobody";
-  ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
-  EXPECT_EQ(as_nobody([&] {
-              UniqueFd dir = open_dir(tmp.path());
-              auto t = thrown_by([&] {
-                DirLock::acquire(dir.get(), tmp.path(), LockMode::kExclusive, "w",
-                                 milliseconds(100));
-              });
-              return t.message == "open \"" + lock_path + "\": Permission denied" ? 0 : 1;
-            }),
-            0);
-}
-
 // A second name of the lock file may be a file outside the directory: the holder record
 // would overwrite it.
 TEST_F(LockTest, WriterRefusesAHardLinkedLockFileAndLeavesTheOtherFile) {
