@@ -246,17 +246,10 @@ std::optional<Owner> ConfigDir::read_owner(const std::string& owner) const {
   const std::string display = join_path(join_path(path_, kOwners), file);
   auto text = read_file_at_if_exists(owners_fd->get(), file, display);
   if (!text) return std::nullopt;
-  Owner record = owner_from_json(*text, display);
-  // Names are one-to-one, so only a hand-made file or a SHA-256 collision gets here:
-  // such a record is never adopted or released in another holder's name.
-  if (record.owner != owner) {
-    throw op_error("read", display,
-                   "it records owner " + quote(record.owner) + ", not " + quote(owner));
-  }
-  return record;
+  return owner_from_json(*text, display);
 }
 
-std::vector<Owner> ConfigDir::read_owners() const {
+std::vector<Owner> ConfigDir::read_owners(std::vector<std::string>* misnamed) const {
   std::vector<Owner> out;
   auto owners_fd = open_owners(false);
   if (!owners_fd) return out;
@@ -269,12 +262,13 @@ std::vector<Owner> ConfigDir::read_owners() const {
     }
     Owner record = owner_from_json(read_file_at(owners_fd->get(), ent.name, display), display);
     const std::string expected = owner_file_stem(record.owner) + std::string(kJson);
-    if (ent.name != expected) {
-      throw op_error("read", display,
-                     "it records owner " + quote(record.owner) + ", whose record is " +
-                         quote(expected));
+    if (ent.name == expected) {
+      out.push_back(std::move(record));
+    } else if (misnamed != nullptr) {
+      misnamed->push_back("Owner record " + quote(display) + " records owner " +
+                          quote(record.owner) + ", whose record is " + quote(expected) +
+                          ": kcm does not use it (move it there or remove it)");
     }
-    out.push_back(std::move(record));
   }
   return out;
 }
@@ -282,8 +276,9 @@ std::vector<Owner> ConfigDir::read_owners() const {
 void ConfigDir::write_owner(const Owner& owner) const {
   auto owners_fd = open_owners(true);
   const std::string file = owner_file_stem(owner.owner) + std::string(kJson);
+  // Records are kcm's private bookkeeping, like owners/ itself.
   write_file_atomic(owners_fd->get(), file, owner_to_json(owner),
-                    join_path(join_path(path_, kOwners), file));
+                    join_path(join_path(path_, kOwners), file), 0600);
 }
 
 void ConfigDir::remove_owner(const std::string& owner) const {

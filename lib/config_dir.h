@@ -86,9 +86,13 @@ class ConfigDir {
   void write_tasks(const std::string& pool, const std::string& list,
                    const std::vector<pid_t>& tasks) const;
 
+  // The record stored under `owner`'s name (owner.h owner_file_stem), whichever owner it
+  // records: whether it is `owner`'s own is the caller's rule (reservation.h).
   std::optional<Owner> read_owner(const std::string& owner) const;
-  // Every record; a record that cannot be parsed throws naming its file.
-  std::vector<Owner> read_owners() const;
+  // Every record stored under its own owner's name; a record that cannot be parsed
+  // throws naming its file. A record under another name (made by hand, or by a kcm that
+  // named records otherwise) is skipped and described in `misnamed`.
+  std::vector<Owner> read_owners(std::vector<std::string>* misnamed = nullptr) const;
   void write_owner(const Owner& owner) const;
   void remove_owner(const std::string& owner) const;
 

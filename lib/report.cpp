@@ -227,13 +227,15 @@ json node_report_json(const ConfigDir* dir, const std::string& path,
     if (procfs != nullptr) {
       std::vector<std::string> task_errors, owner_errors;
       try {
-        const std::vector<Owner> owners = dir->read_owners();
+        std::vector<std::string> misnamed;
+        const std::vector<Owner> owners = dir->read_owners(&misnamed);
         ReconcileReport rr = build_reconcile_report(*config, owners, *procfs);
         for (const auto& r : rr.reclaimed) {
           task_errors.push_back("Task " + std::to_string(r.pid) + " in " + r.pool + ":" + r.cpus +
                                 " is not running (kcm reconcile would reclaim it)");
         }
         owner_errors = ownership_errors(*config, owners, *procfs);
+        owner_errors.insert(owner_errors.end(), misnamed.begin(), misnamed.end());
       } catch (const Error& e) {
         task_errors.push_back(e.what());
         owner_errors.push_back(e.what());

@@ -115,6 +115,12 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
   validate_pool_name(request.pool);
   DirLock held = dir.lock(LockMode::kExclusive, lock.program, lock.timeout, lock.procfs_root);
   std::optional<Owner> previous = dir.read_owner(request.owner);
+  if (previous && previous->owner != request.owner) {
+    // Names are one-to-one (owner.h), so only a hand-made file or a SHA-256 collision gets
+    // here: another holder's record is never taken over.
+    throw Error("owner " + quote(request.owner) + ": its record holds owner " +
+                quote(previous->owner) + "; refusing to take it over");
+  }
   Pool pool = dir.read_pool(request.pool);
   const bool same_process =
       previous && previous->pid == request.pid && previous->start_time == request.start_time;
@@ -167,6 +173,10 @@ std::optional<Owner> release(const ConfigDir& dir, const std::string& owner,
   DirLock held = dir.lock(LockMode::kExclusive, lock.program, lock.timeout, lock.procfs_root);
   std::optional<Owner> record = dir.read_owner(owner);
   if (!record) return std::nullopt;
+  if (record->owner != owner) {
+    spdlog::warn("not releasing the record stored for {}: it holds owner {}", owner, record->owner);
+    return std::nullopt;
+  }
   const bool own = self && self->pid == record->pid && self->start_time == record->start_time;
   if (!own && !holder_gone(Procfs(lock.procfs_root).status(record->pid), record->start_time)) {
     spdlog::warn("not releasing CPU lists {} of {}: they belong to pid {}, which is still running",

@@ -511,9 +511,16 @@ class NodeReportTest(Base):
     def test_owners_check_passes_one_live_holder_per_exclusive_list(self):
         check = self.owners_check(
             {"dataplane": (True, {"0": [2000], "1": []}), "infra": (False, {"2": [3000, 3001]})},
-            [("c2000", 2000, 111, ["0"]), ("gone", 2001, 5, ["1"])],
+            [("c2000", 2000, 111, ["0"])],
             [(2000, 111), (3000, 1), (3001, 2)])
         self.assertEqual(check, {"errors": [], "ok": True})
+
+    def test_owners_check_flags_the_record_of_a_gone_holder(self):
+        check = self.owners_check({"dataplane": (True, {"0": [], "1": []})},
+                                  [("gone", 2001, 5, ["1"])], [])
+        self.assertEqual(check, {"errors": ['Owner "gone" (pid 2001) is not running '
+                                            '(kcm reconcile would remove its record)'],
+                                 "ok": False})
 
     def test_owners_check_flags_two_live_tasks_in_an_exclusive_list(self):
         check = self.owners_check({"dataplane": (True, {"0": [2000, 2001]})}, [],
@@ -706,7 +713,9 @@ class LockTest(Base):
                     env={"KCM_PROC_FS": "/proc", "KCM_LOCK_TIMEOUT": "1"})
             elapsed = time.monotonic() - start
             self.assertFails(r, 1, f'lock "{lock}": timed out after 1')
-            self.assertIn("pid 4242 someone", r.stderr)
+            # The process that holds the lock, not the last writer the file records.
+            self.assertIn(f"pid {holder.pid}", r.stderr)
+            self.assertNotIn("4242", r.stderr)
             self.assertGreaterEqual(elapsed, 1.0)
             self.assertLess(elapsed, 5.0)
             self.assertEqual(snapshot(self.conf), before)

@@ -543,16 +543,21 @@ TEST_F(ConfigDirTest, TraversalOwnerIdStaysInsideOwners) {
   EXPECT_EQ(names_in(tmp.path()), std::vector<std::string>{"conf"});
 }
 
-TEST_F(ConfigDirTest, RecordUnderAnotherIdsNameIsRefused) {
+TEST_F(ConfigDirTest, RecordUnderAnotherIdsNameIsSkippedAndDescribed) {
   make_example_conf(conf);
   const ConfigDir dir = ConfigDir::open(conf);
   dir.write_owner(sample_owner("c1"));
+  dir.write_owner(sample_owner("c3"));
   stdfs::rename(path("owners/c1.json"), path("owners/c2.json"));
-  EXPECT_EQ(thrown_by([&] { dir.read_owner("c2"); }).message,
-            "read \"" + path("owners/c2.json") + "\": it records owner \"c1\", not \"c2\"");
-  EXPECT_EQ(thrown_by([&] { dir.read_owners(); }).message,
-            "read \"" + path("owners/c2.json") +
-                "\": it records owner \"c1\", whose record is \"c1.json\"");
+  EXPECT_EQ(dir.read_owner("c2")->owner, "c1");
+  std::vector<std::string> misnamed;
+  const std::vector<Owner> owners = dir.read_owners(&misnamed);
+  ASSERT_EQ(owners.size(), 1u);
+  EXPECT_EQ(owners[0].owner, "c3");
+  EXPECT_EQ(misnamed, std::vector<std::string>{
+                          "Owner record \"" + path("owners/c2.json") +
+                          "\" records owner \"c1\", whose record is \"c1.json\": kcm does not "
+                          "use it (move it there or remove it)"});
 }
 
 TEST_F(ConfigDirTest, DirectoryWithoutOwnersReadsAsNoOwners) {
