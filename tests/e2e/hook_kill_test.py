@@ -184,6 +184,37 @@ class HookLockTest(kcm_e2e.ConfTestCase):
         self.assertEqual(self.assert_pinned(other.pid, "other"), taken)
         self.assert_no_shared_cpu()
 
+    def test_many_concurrent_hooks_never_share_a_list(self):
+        # Far more containers than lists start at the same moment, each a live process.
+        hooks = 32
+        lists = TWO_CPU_POOLS["dataplane"][1]
+        states = [json.dumps(self.state("burst-%d" % i, self.target().pid, DATAPLANE)).encode()
+                  for i in range(hooks)]
+        procs = [subprocess.Popen([HOOK, "--conf-dir=" + self.conf, "prestart"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE) for _ in states]
+        for proc, state in zip(procs, states):
+            proc.stdin.write(state)
+            proc.stdin.close()
+        results = [(proc.wait(timeout=60), proc.stderr.read().decode()) for proc in procs]
+        for proc in procs:
+            proc.stderr.close()
+        pinned = [i for i, (code, _) in enumerate(results) if code == 0]
+        self.assertEqual(len(pinned), len(lists), results)
+        for code, err in results:
+            if code != 0:
+                self.assertEqual(code, 1, err)
+                self.assertIn('pool "dataplane" has 0 free CPU lists', err)
+        self.assertEqual(shared_exclusive_lists(self.conf), [])
+        for i in pinned:
+            self.assert_pinned(self.targets[i].pid, "burst-%d" % i)
+        self.assert_consistent()
+        for i in pinned:
+            self.poststop("burst-%d" % i, self.targets[i], DATAPLANE)
+        self.assert_all_free()
+        print("\n%d concurrent hooks on %d lists: %d pinned, %d refused" %
+              (hooks, len(lists), len(pinned), hooks - len(pinned)))
+
     def test_hooks_killed_at_random_points_and_retried_never_share_a_list(self):
         rng = random.Random(int(os.environ.get("KCM_E2E_SEED", "0")) or None)
         # Each round's container still runs during the next round; no two consecutive
