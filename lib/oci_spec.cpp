@@ -5,6 +5,7 @@
 
 #include "annotations.h"
 #include "error.h"
+#include "json.h"
 
 namespace kcm {
 
@@ -48,27 +49,31 @@ bool add_hook(Json& hooks, const char* stage, const HookCommand& hook, const std
   return true;
 }
 
-}  // namespace
-
-SpecEdit edit_spec(std::string_view config_json, const HookCommand& hook,
-                   const std::string& display) {
-  Json spec;
-  try {
-    spec = Json::parse(config_json);
-  } catch (const nlohmann::json::exception& e) {
-    throw op_error("parse", display, e.what());
-  }
-  if (!spec.is_object()) throw op_error("read", display, "is not a JSON object");
-
+// The request part of a SpecEdit: whether the annotations ask for CPUs, and how they
+// are wrong when they are.
+SpecEdit judge(const std::map<std::string, std::string>& annotations) {
   SpecEdit edit;
-  const auto annotations = annotations_of(spec, display);
-  if (is_sandbox(annotations)) return edit;
   try {
     edit.asks_for_cpus = pool_request(annotations).has_value();
   } catch (const Error& e) {
     edit.asks_for_cpus = true;
     edit.annotation_error = e.what();
   }
+  return edit;
+}
+
+Json parse_spec(std::string_view config_json, const std::string& display) {
+  Json spec = parse_ordered_json(config_json, display);
+  if (!spec.is_object()) throw op_error("read", display, "is not a JSON object");
+  return spec;
+}
+
+}  // namespace
+
+SpecEdit edit_spec(std::string_view config_json, const HookCommand& hook,
+                   const std::string& display) {
+  Json spec = parse_spec(config_json, display);
+  SpecEdit edit = judge(annotations_of(spec, display));
   if (!edit.asks_for_cpus) return edit;
 
   Json& hooks = spec["hooks"];
@@ -84,6 +89,15 @@ SpecEdit edit_spec(std::string_view config_json, const HookCommand& hook,
     throw op_error("write", display, e.what());
   }
   return edit;
+}
+
+bool may_ask_for_cpus(std::string_view config_json) {
+  try {
+    const Json spec = parse_spec(config_json, "config.json");
+    return judge(annotations_of(spec, "config.json")).asks_for_cpus;
+  } catch (const Error&) {
+    return has_string_with_prefix(config_json, kPoolAnnotation);
+  }
 }
 
 }  // namespace kcm

@@ -9,11 +9,18 @@
 // Pure on strings: no file access. Thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace kcm {
+
+// The largest config.json the wrapper reads. An engine writes a few KiB: the process's
+// args and env must fit in what execve(2) takes (a quarter of the 8 MiB default stack),
+// and Kubernetes caps a pod's annotations at 256 KiB. 16 MiB is far above all of it and
+// bounds what a hostile file makes the wrapper allocate.
+inline constexpr std::size_t kMaxSpecBytes = 16 << 20;
 
 struct HookCommand {
   std::string path;      // absolute path of kcm-hook, as the runtime will exec it
@@ -37,9 +44,18 @@ struct SpecEdit {
 // {"path": P, "args": ["kcm-hook", "--conf-dir=DIR", STAGE]} unless the stage already has
 // an entry whose path is P; keeps every other field, its value and its key order.
 // Idempotent: editing the output again yields no content. Throws Error when the text is
-// not JSON, annotations are not an object of strings, or `hooks`/a stage has the wrong
-// type; `display` names the file in these messages.
+// not JSON (json.h: nesting is bounded), annotations are not an object of strings, or
+// `hooks`/a stage has the wrong type; `display` names the file in these messages.
 SpecEdit edit_spec(std::string_view config_json, const HookCommand& hook,
                    const std::string& display);
+
+// For a config.json the wrapper cannot edit, or will not (edit_spec threw, or the file is
+// a symlink): whether runc could read from it a container that asks for CPUs, which it
+// would then run unpinned. From the annotations when the text parses and they are an
+// object of strings; otherwise (nested too deep, not UTF-8, data after the document that
+// runc's decoder ignores, cut short) true when any string in it begins with
+// "kcm.intel.com/pool" once unescaped, the only way such a text can carry the request to
+// a parser more lenient than kcm's.
+bool may_ask_for_cpus(std::string_view config_json);
 
 }  // namespace kcm

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string_view>
 
 #include "error.h"
@@ -75,11 +76,11 @@ std::optional<std::string> find_bundle(const std::vector<std::string>& args, std
   return bundle;
 }
 
-}  // namespace
-
-RuntimeCommand parse_runtime_args(const std::vector<std::string>& args) {
-  RuntimeCommand command;
-  std::size_t i = 0;
+// Reads the global flags from args[i] on and returns the reading that follows them, or
+// nullopt at a global flag this does not know written without `=value`, whose index is
+// then left in `unknown`.
+std::optional<RuntimeCommand> read_from(const std::vector<std::string>& args, std::size_t i,
+                                        std::size_t& unknown) {
   for (; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") {
@@ -88,19 +89,55 @@ RuntimeCommand parse_runtime_args(const std::vector<std::string>& args) {
     }
     auto flag = as_flag(arg);
     if (!flag) break;
-    if (contains(kGlobalAnswerFlags, flag->name)) return command;
+    if (contains(kGlobalAnswerFlags, flag->name)) return RuntimeCommand{};
     if (contains(kGlobalBoolFlags, flag->name) || flag->value) continue;
     if (!contains(kGlobalValueFlags, flag->name)) {
-      throw usage_error("unknown global flag " + quote(arg) +
-                        ": cannot tell whether it takes a value");
+      unknown = i;
+      return std::nullopt;
     }
     if (i + 1 == args.size()) throw usage_error("flag " + quote(arg) + " needs a value");
     ++i;
   }
+  RuntimeCommand command;
   if (i == args.size()) return command;
   command.subcommand = args[i];
   if (is_create(command.subcommand)) command.bundle = find_bundle(args, i + 1);
   return command;
+}
+
+}  // namespace
+
+std::vector<RuntimeCommand> parse_runtime_args(const std::vector<std::string>& args) {
+  std::vector<RuntimeCommand> readings;
+  std::optional<Error> error;
+  // Where the global flags of a reading start. An unknown flag at k forks the reading
+  // into k + 1 (a boolean) and k + 2 (a flag with a value); each start is read once, so
+  // however many such flags there are, the work stays quadratic in the arguments.
+  std::vector<std::size_t> starts = {0};
+  std::vector<bool> done(args.size() + 1, false);
+  while (!starts.empty()) {
+    const std::size_t start = starts.back();
+    starts.pop_back();
+    if (start > args.size() || done[start]) continue;
+    done[start] = true;
+    std::size_t unknown = 0;
+    try {
+      if (auto command = read_from(args, start, unknown)) {
+        if (std::find(readings.begin(), readings.end(), *command) == readings.end()) {
+          readings.push_back(*std::move(command));
+        }
+      } else {
+        starts.push_back(unknown + 2);
+        starts.push_back(unknown + 1);
+      }
+    } catch (const Error& e) {
+      if (!error) error = e;
+    }
+  }
+  // The reading that takes every unknown flag as a boolean always ends in a command or
+  // an error, so an empty list has an error to report.
+  if (readings.empty()) throw error.value();
+  return readings;
 }
 
 bool creates_container(const RuntimeCommand& command) { return is_create(command.subcommand); }

@@ -25,19 +25,25 @@ struct RuntimeCommand {
   // For create and run: the bundle as written after --bundle/-b; nullopt when absent
   // (runc then uses its working directory).
   std::optional<std::string> bundle;
+
+  bool operator==(const RuntimeCommand&) const = default;
 };
 
-// `args` excludes argv[0]. Throws a usage Error naming the argument when the line cannot
-// be read without guessing: an unknown global flag without `=value` (it may or may not
-// take the next argument) or a value flag at the end. The caller passes such a command
-// line through to the real runtime unchanged; runc then reports it.
-RuntimeCommand parse_runtime_args(const std::vector<std::string>& args);
+// `args` excludes argv[0]. Returns every reading of the command line runc may make,
+// without repeats: one, unless a global flag this does not know is written without
+// `=value` (a newer runc's, say) and so may or may not take the next argument; then the
+// readings with the flag taken either way, for each such flag. runc knows which one it
+// is, so the wrapper acts on each reading that creates a container: one that asks for
+// CPUs must not run unpinned because a flag was new. Throws a usage Error naming the
+// argument when no reading is possible (a value flag at the end); the caller passes such
+// a line through to the real runtime unchanged, and runc refuses it.
+std::vector<RuntimeCommand> parse_runtime_args(const std::vector<std::string>& args);
 
 // True for the subcommands that create a container from a bundle: create and run.
 bool creates_container(const RuntimeCommand& command);
 
-// The bundle directory of a create/run command, absolute: `bundle` resolved against
-// `cwd` when relative, `cwd` when absent.
+// The bundle directory of a create/run command: `bundle` resolved against `cwd` when
+// relative, `cwd` when absent; absolute when `cwd` is.
 std::string bundle_dir(const RuntimeCommand& command, const std::string& cwd);
 
 }  // namespace kcm

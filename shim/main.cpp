@@ -1,8 +1,10 @@
 // kcm-runtime: the OCI runtime binary an engine (containerd, Docker, podman) is told to
 // use. On create/run it adds the kcm hooks to the bundle's config.json when the container
 // asks for CPUs; then, for every subcommand, it execs the real runtime with the original
-// arguments. It must never be the reason a container that does not ask for CPUs fails:
-// whatever it cannot read it logs and passes through (DESIGN.md "kcm-runtime").
+// arguments. It must never be the reason a container that does not ask for CPUs fails,
+// and never lets one that asks for CPUs run unpinned: a bundle it cannot edit it passes
+// through only when the container asks for none (docs/runtime.md, "When something is
+// wrong").
 #include <fcntl.h>
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
@@ -12,15 +14,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "error.h"
 #include "fs.h"
+#include "json.h"
 #include "log.h"
 #include "oci_spec.h"
 #include "runtime_args.h"
@@ -98,33 +103,64 @@ std::string self_exe() {
   return buf;
 }
 
-std::optional<std::string> working_dir() {
+// What a relative bundle is relative to. When getcwd fails (an unreadable ancestor, a
+// path longer than PATH_MAX) the bundle is opened relative to "." all the same, as runc
+// opens it.
+std::string working_dir() {
   char buf[PATH_MAX];
-  if (::getcwd(buf, sizeof buf) == nullptr) {
-    spdlog::warn("{}; passing the container through without kcm hooks",
-                 kcm::sys_error("get", "working directory", errno).what());
-    return std::nullopt;
-  }
-  return buf;
+  return ::getcwd(buf, sizeof buf) != nullptr ? buf : ".";
 }
 
-// Adds the hooks to <bundle>/config.json when the container asks for CPUs. Throws only
-// for a container that asks for CPUs and cannot get the hooks; logs and returns for
-// everything else.
+// A config.json the wrapper cannot edit, or will not, may still be read by runc, which
+// would then run the container unpinned. So a container that asks for CPUs (or may: see
+// may_ask_for_cpus) is refused here; any other passes through, and runc reports whatever
+// else is wrong with the file.
+void refuse_if_it_asks(std::string_view text, const std::string& why) {
+  if (kcm::may_ask_for_cpus(text)) {
+    throw kcm::Error(why + "; refusing a container that asks for CPUs");
+  }
+  spdlog::warn("{}; passing the container through without kcm hooks: it asks for no CPUs", why);
+}
+
+// Adds the hooks to <bundle>/config.json when the container asks for CPUs. Throws for a
+// container that asks for CPUs and cannot get the hooks, and for a file whose request the
+// wrapper cannot read; logs and returns for everything else.
 void edit_bundle(const std::string& bundle, const kcm::RuntimeConfig& config,
                  const std::optional<std::string>& config_error, const std::string& self) {
   const std::string display = kcm::join_path(bundle, "config.json");
+  // O_NONBLOCK: a FIFO planted as config.json must not hang the engine's call.
+  constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
   kcm::UniqueFd dir;
-  std::string text;
-  struct stat st;
+  kcm::UniqueFd file;
+  bool symlink = false;
   try {
     dir = kcm::open_dir(bundle);
-    text = kcm::read_file_at(dir.get(), "config.json", display);
-    if (::fstatat(dir.get(), "config.json", &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      throw kcm::sys_error("stat", display, errno);
+    file = kcm::UniqueFd(::openat(dir.get(), "config.json", kOpenFlags | O_NOFOLLOW));
+    if (!file.valid() && errno == ELOOP) {
+      symlink = true;
+      file = kcm::UniqueFd(::openat(dir.get(), "config.json", kOpenFlags));
     }
+    if (!file.valid()) throw kcm::sys_error("open", display, errno);
   } catch (const kcm::Error& e) {
+    // runc runs with the wrapper's credentials and opens the same path: it cannot read
+    // the file either, and fails the container itself.
     spdlog::warn("{}; passing the container through without kcm hooks", e.what());
+    return;
+  }
+  struct stat st;
+  std::string text;
+  try {
+    if (::fstat(file.get(), &st) != 0) throw kcm::sys_error("stat", display, errno);
+    if (!S_ISREG(st.st_mode)) throw kcm::op_error("read", display, "is not a regular file");
+    text = kcm::read_json_text(file.get(), kcm::kMaxSpecBytes, "OCI spec", display);
+  } catch (const kcm::Error& e) {
+    // A FIFO or a device could give runc a container that asks for CPUs.
+    throw kcm::Error(std::string(e.what()) +
+                     ": kcm-runtime cannot tell whether the container asks for CPUs; refusing it");
+  }
+  if (symlink) {
+    refuse_if_it_asks(text,
+                      kcm::quote(display) + " is a symlink: kcm-runtime will not edit through it");
     return;
   }
   const kcm::HookCommand hook{kcm::resolve_hook(config.hook, self), config.conf_dir};
@@ -132,7 +168,7 @@ void edit_bundle(const std::string& bundle, const kcm::RuntimeConfig& config,
   try {
     edit = kcm::edit_spec(text, hook, display);
   } catch (const kcm::Error& e) {
-    spdlog::warn("{}; passing the container through without kcm hooks", e.what());
+    refuse_if_it_asks(text, e.what());
     return;
   }
   if (!edit.asks_for_cpus) return;
@@ -194,15 +230,23 @@ int run(int argc, char** argv) {
     throw kcm::Error(std::string(e.what()) + " (after ignoring the config: " + *config_error + ")");
   }
 
-  std::optional<kcm::RuntimeCommand> command;
+  std::vector<kcm::RuntimeCommand> readings;
   try {
-    command = kcm::parse_runtime_args({argv + 1, argv + argc});
+    readings = kcm::parse_runtime_args({argv + 1, argv + argc});
   } catch (const kcm::Error& e) {
+    // No reading of the line creates a container: runc refuses it.
     spdlog::warn("{}; passing the command through unchanged", e.what());
   }
-  if (command && kcm::creates_container(*command)) {
-    if (auto cwd = working_dir()) {
-      edit_bundle(kcm::bundle_dir(*command, *cwd), config, config_error, self);
+  if (readings.size() > 1) {
+    spdlog::warn(
+        "a global flag kcm-runtime does not know may or may not take a value: "
+        "acting on each of {} readings of the command line",
+        readings.size());
+  }
+  const std::string cwd = working_dir();
+  for (const kcm::RuntimeCommand& command : readings) {
+    if (kcm::creates_container(command)) {
+      edit_bundle(kcm::bundle_dir(command, cwd), config, config_error, self);
     }
   }
 

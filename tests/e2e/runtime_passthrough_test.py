@@ -1,5 +1,6 @@
-"""kcm-runtime hands every command line to the real runtime unchanged, and is never the
-reason an unannotated container fails (root only; exit 77 otherwise).
+"""kcm-runtime hands every command line to the real runtime unchanged, is never the reason
+an unannotated container fails, and never lets one that asks for CPUs through unpinned
+(root only; exit 77 otherwise).
 
 The "real runtime" here is a script that records its argv, prints a marker on stdout and
 exits 7, so the test sees exactly what runc would have received.
@@ -11,8 +12,8 @@ import subprocess
 import unittest
 
 import kcm_e2e
-from kcm_e2e import (RUNTIME, SHIPPED_CONFIG, make_temp_dir, runtime_log_text, write_config_dir,
-                     write_runtime_config)
+from kcm_e2e import (HOOK, RUNTIME, SHIPPED_CONFIG, busy_lists, make_temp_dir, run_hook,
+                     runtime_log_text, write_config_dir, write_runtime_config)
 
 FAKE_EXIT = 7
 FAKE_SCRIPT = """#!/bin/sh
@@ -123,15 +124,87 @@ class PassThroughTest(unittest.TestCase):
                                    self.wrapper(["create", "-b", bundle, "c1"]))
         self.assertEqual(self.config_bytes(bundle), before)
 
-    def test_unparsable_spec_is_passed_through_and_logged(self):
-        bundle = self.bundle()
+    def write_spec(self, bundle, text):
         with open(os.path.join(bundle, "config.json"), "w") as f:
-            f.write('{"annotations": {"kcm.intel.com/pool": "dataplane"')
+            f.write(text)
+
+    def assert_refused(self, result, *messages):
+        """Exit 1 before the runtime ran, with each of `messages` on stderr."""
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIsNone(self.recorded())
+        self.assertTrue(result.stderr.startswith("kcm-runtime: "), result.stderr)
+        for message in messages:
+            self.assertIn(message, result.stderr)
+
+    def test_unparsable_spec_without_a_request_is_passed_through_and_logged(self):
+        bundle = self.bundle()
+        self.write_spec(bundle, '{"annotations": {"io.kubernetes.cri.container-name": "web"')
         args = ["create", "--bundle", bundle, "c1"]
         result = self.wrapper(args)
         self.assert_passed_through(args, result)
         self.assertIn("passing the container through", result.stderr)
         self.assertIn("config.json", runtime_log_text(self.root))
+
+    def test_unparsable_spec_naming_the_pool_annotation_is_refused(self):
+        # runc's decoder reads a first document and ignores what follows it: it would run
+        # this container, unpinned.
+        bundle = self.bundle()
+        spec = {"ociVersion": "1.0.2", "process": {"args": ["true"]},
+                "annotations": {"kcm.intel.com/pool": "dataplane"}}
+        for text in (json.dumps(spec) + "\n{}", json.dumps(spec)[:-10]):
+            with self.subTest(text=text):
+                self.write_spec(bundle, text)
+                result = self.wrapper(["create", "--bundle", bundle, "c1"])
+                self.assert_refused(result, '"%s": malformed JSON' %
+                                    os.path.join(bundle, "config.json"),
+                                    "; refusing a container that asks for CPUs\n")
+
+    def test_spec_nested_100000_levels_gets_a_message_not_a_crash(self):
+        deep = "[" * 100000 + "]" * 100000
+        for annotations, asks in (({"kcm.intel.com/pool": "dataplane"}, True),
+                                  ({"io.kubernetes.cri.container-name": "web"}, False)):
+            with self.subTest(annotations=annotations):
+                bundle = self.bundle(annotations, name="deep-%s" % asks)
+                with open(os.path.join(bundle, "config.json")) as f:
+                    text = f.read()
+                self.write_spec(bundle, text[:-1] + ', "x": ' + deep + "}")
+                args = ["create", "--bundle", bundle, "c1"]
+                result = self.wrapper(args)
+                if not asks:
+                    self.assert_passed_through(args, result)
+                    continue
+                self.assert_refused(
+                    result, 'kcm-runtime: parse "%s": nested deeper than 64 levels; refusing '
+                    "a container that asks for CPUs\n" % os.path.join(bundle, "config.json"))
+
+    def test_spec_that_is_not_a_regular_file_is_refused(self):
+        # A FIFO could hand runc any container; opening it must not hang either.
+        bundle = os.path.join(self.root, "fifo")
+        os.makedirs(bundle)
+        os.mkfifo(os.path.join(bundle, "config.json"))
+        result = self.wrapper(["create", "--bundle", bundle, "c1"])
+        self.assert_refused(result, "is not a regular file", "cannot tell whether the "
+                            "container asks for CPUs; refusing it")
+
+    def test_spec_larger_than_16_mib_is_refused(self):
+        bundle = self.bundle()
+        spec = {"ociVersion": "1.0.2", "process": {"args": ["true"]},
+                "x": "a" * (16 << 20)}
+        self.write_spec(bundle, json.dumps(spec))
+        result = self.wrapper(["create", "--bundle", bundle, "c1"])
+        self.assert_refused(result, "is larger than 16777216 bytes",
+                            "cannot tell whether the container asks for CPUs")
+
+    def test_unknown_global_flag_still_gets_the_hooks_added(self):
+        # Whether --future takes a value only runc knows; either way this creates the
+        # bundle, which asks for CPUs.
+        bundle = self.bundle({"kcm.intel.com/pool": "dataplane"})
+        args = ["--future", "create", "--bundle", bundle, "c1"]
+        result = self.wrapper(args)
+        self.assert_passed_through(args, result)
+        with open(os.path.join(bundle, "config.json")) as f:
+            hooks = json.load(f)["hooks"]
+        self.assertEqual([h["path"] for h in hooks["prestart"]], [HOOK])
 
     def test_missing_bundle_is_passed_through(self):
         args = ["create", "--bundle", os.path.join(self.root, "absent"), "c1"]
@@ -246,6 +319,23 @@ class PassThroughTest(unittest.TestCase):
         result = self.wrapper(["--version"], env=env)
         self.assert_passed_through(["--version"], result)
         self.assertEqual(result.stderr, "")
+
+
+class DeepStateTest(unittest.TestCase):
+    """kcm-hook given a state nested 100,000 levels deep on stdin, as kcm-runtime's
+    tests give it such a config.json."""
+
+    def test_hook_refuses_it_with_a_usage_error(self):
+        root = make_temp_dir(self.addCleanup, "kcm-hook-deep-")
+        conf = write_config_dir(os.path.join(root, "kcm"))
+        state = ('{"ociVersion": "1.0.2", "id": "deep", "status": "creating", '
+                 '"annotations": {"kcm.intel.com/pool": "dataplane"}, "x": ' +
+                 "[" * 100000 + "]" * 100000 + "}")
+        result = run_hook("prestart", state, conf)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(result.stderr.decode(),
+                         "kcm-hook: parse OCI state: nested deeper than 64 levels\n")
+        self.assertEqual(busy_lists(conf), {})
 
 
 if __name__ == "__main__":

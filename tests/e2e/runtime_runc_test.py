@@ -6,9 +6,17 @@ import subprocess
 
 import kcm_e2e
 from kcm_e2e import (HOOK, RUNTIME, STATUS_SCRIPT, TWO_CPU_POOLS, busy_lists, cpus_allowed_list,
-                     cpuset_cpus, runtime_log_text, runtime_workspace, write_bundle)
+                     cpuset_cpus, read_owners, runtime_log_text, runtime_workspace,
+                     write_bundle)
 
 DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
+
+
+def online_cpus():
+    """This machine's online CPUs, as the kernel lists them: what an unpinned container
+    is allowed."""
+    with open("/sys/devices/system/cpu/online") as f:
+        return f.read().strip()
 
 
 class RuncDropInTest(kcm_e2e.ConfTestCase):
@@ -97,6 +105,49 @@ class RuncDropInTest(kcm_e2e.ConfTestCase):
         self.assertIn("Data Plane", err)
         self.assertIn("kcm-hook rejects it", runtime_log_text(self.root))
         self.assertEqual(busy_lists(self.conf), {})
+
+    def symlinked_bundle(self, annotations, args):
+        """A bundle whose config.json is a symlink to the real file, outside the bundle:
+        (bundle, the link's target, the target's bytes)."""
+        bundle = write_bundle(os.path.join(self.root, "b"), args, annotations)
+        target = os.path.join(self.root, "spec.json")
+        os.rename(os.path.join(bundle, "config.json"), target)
+        os.symlink(target, os.path.join(bundle, "config.json"))
+        with open(target, "rb") as f:
+            return bundle, target, f.read()
+
+    def assert_link_untouched(self, bundle, target, content):
+        self.assertEqual(os.readlink(os.path.join(bundle, "config.json")), target)
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), content)
+
+    def test_symlinked_config_of_a_container_that_asks_for_cpus_is_refused(self):
+        # runc follows the link; the wrapper will not edit through it, so the container
+        # would run unpinned: it must not run at all.
+        bundle, target, content = self.symlinked_bundle(DATAPLANE, ["sh", "-c", STATUS_SCRIPT])
+        proc = self.start(bundle, "kcm-rt-symlink")
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertEqual(out, "")
+        self.assertIn('kcm-runtime: "%s" is a symlink: kcm-runtime will not edit through it; '
+                      "refusing a container that asks for CPUs" %
+                      os.path.join(bundle, "config.json"), err)
+        state = subprocess.run(["runc", "--root", self.state, "state", "kcm-rt-symlink"],
+                               capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(state.returncode, 0, "runc knows the container: " + state.stdout)
+        self.assertEqual(busy_lists(self.conf), {})
+        self.assertEqual(read_owners(self.conf), {})
+        self.assert_link_untouched(bundle, target, content)
+
+    def test_symlinked_config_of_an_unannotated_container_runs(self):
+        bundle, target, content = self.symlinked_bundle(
+            None, ["grep", "Cpus_allowed_list", "/proc/self/status"])
+        proc = self.start(bundle, "kcm-rt-symlink-plain")
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(cpus_allowed_list(out), online_cpus(), out)
+        self.assertEqual(busy_lists(self.conf), {})
+        self.assert_link_untouched(bundle, target, content)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.h"
+#include "json.h"
 
 namespace kcm {
 namespace {
@@ -128,6 +129,51 @@ TEST(OciSpecTest, HooksOfTheWrongTypeThrow) {
 }
 
 TEST(OciSpecTest, NonObjectDocumentThrows) { EXPECT_THROW(edit_spec("[]", kHook, "c"), Error); }
+
+// An annotated spec with an unknown field nested `levels` deep, which runc ignores.
+std::string deep_spec(std::size_t levels) {
+  return spec_with(R"({"kcm.intel.com/pool":"dataplane"})",
+                   R"(,"x":)" + std::string(levels, '[') + std::string(levels, ']'));
+}
+
+TEST(OciSpecTest, DeepNestingThrowsNamingTheFileInsteadOfOverflowingTheStack) {
+  try {
+    edit_spec(deep_spec(100'000), kHook, "/b/config.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "parse \"/b/config.json\": nested deeper than 64 levels");
+  }
+}
+
+TEST(OciSpecTest, MayAskForCpusReadsTheAnnotationsOfAParsableSpec) {
+  EXPECT_TRUE(may_ask_for_cpus(kDataplane));
+  EXPECT_TRUE(may_ask_for_cpus(spec_with(R"({"kcm.intel.com/pool":"Data Plane"})")));
+  EXPECT_FALSE(may_ask_for_cpus(spec_with(R"({"io.kubernetes.cri.container-name":"web"})")));
+  EXPECT_FALSE(may_ask_for_cpus(spec_with(R"({"kcm.intel.com/pool":"dataplane",
+      "io.kubernetes.cri.container-type":"sandbox"})")));
+  // Another container's request in the same pod's annotations is not this one's.
+  EXPECT_FALSE(may_ask_for_cpus(spec_with(R"({"io.kubernetes.cri.container-name":"web",
+      "kcm.intel.com/pool.forwarder":"dataplane"})")));
+}
+
+TEST(OciSpecTest, MayAskForCpusWhenTheRequestIsThereButHooksCannotBeAdded) {
+  EXPECT_TRUE(
+      may_ask_for_cpus(spec_with(R"({"kcm.intel.com/pool":"dataplane"})", R"(,"hooks":[])")));
+}
+
+TEST(OciSpecTest, MayAskForCpusWhenAnUnparsableTextNamesThePoolAnnotation) {
+  EXPECT_TRUE(may_ask_for_cpus(deep_spec(kMaxJsonDepth + 1)));
+  EXPECT_TRUE(may_ask_for_cpus(deep_spec(100'000)));
+  EXPECT_TRUE(may_ask_for_cpus(kDataplane + "\ngarbage"));
+  EXPECT_TRUE(may_ask_for_cpus(spec_with(R"({"kcm.intel.com/pool":7})")));
+  EXPECT_TRUE(may_ask_for_cpus(R"({"annotations":{"kcm.intel.com\/pool":"dataplane")"));
+}
+
+TEST(OciSpecTest, UnparsableTextWithoutThePoolAnnotationDoesNotAsk) {
+  EXPECT_FALSE(may_ask_for_cpus("{not json"));
+  EXPECT_FALSE(may_ask_for_cpus(spec_with("{}", R"(,"x":)" + std::string(100'000, '['))));
+  EXPECT_FALSE(may_ask_for_cpus(spec_with(R"({"kcm.intel.com/cores":"2"})") + "garbage"));
+}
 
 }  // namespace
 }  // namespace kcm
