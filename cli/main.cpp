@@ -1,8 +1,11 @@
 // kcm: the command-line tool of the user's CLI document. Parses arguments, runs one
 // subcommand, prints its error once as "kcm: error: ...".
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "commands.h"
@@ -46,6 +49,47 @@ bool wants_help(int argc, char** argv) {
   return false;
 }
 
+// CLI11 reads `--opt=` as `--opt` with its value still to come, and takes the next
+// argument for it, whatever that is: `kcm init --conf-dir= --num-dp-cores=1` made a
+// directory named "--num-dp-cores=1", and so did `--conf-dir --num-dp-cores=1`. So before
+// CLI11 sees the line, an option that takes a value (in any subcommand) is refused when
+// the value is empty (`--opt=`, `--opt ""`) or is another option of kcm's. Returns the
+// message, or "" when there is none to give.
+std::string missing_option_value(const CLI::App& app, int argc, char** argv) {
+  std::set<std::string, std::less<>> options;
+  std::set<std::string, std::less<>> value_options;
+  auto collect = [&](const CLI::App& from) {
+    for (const CLI::Option* option : from.get_options()) {
+      for (const std::string& name : option->get_lnames()) {
+        options.insert("--" + name);
+        if (option->get_expected_min() > 0) value_options.insert("--" + name);
+      }
+    }
+  };
+  collect(app);
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    collect(*sub);
+  }
+  auto name_of = [](std::string_view arg) { return arg.substr(0, arg.find('=')); };
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    const std::string name(name_of(arg));
+    if (!value_options.contains(name)) continue;
+    if (arg.size() > name.size()) {
+      if (arg.size() == name.size() + 1) return "option " + name + " needs a non-empty value";
+      continue;
+    }
+    if (i + 1 == argc) continue;  // CLI11 says the value is missing
+    const std::string_view value = argv[++i];
+    if (value.empty()) return "option " + name + " needs a non-empty value";
+    if (options.contains(name_of(value))) {
+      return "option " + name + " needs a value, not the option " + kcm::quote(value);
+    }
+  }
+  return "";
+}
+
 int usage_failure(const std::string& message) {
   std::cerr << "kcm: error: " << message << "\n\n" << kUsage;
   return kcm::kExitUsage;
@@ -78,6 +122,9 @@ int main(int argc, char** argv) {
       actions[entry.name] = entry.add(app);
     }
     app.require_subcommand(0, 1);
+    if (auto message = missing_option_value(app, argc, argv); !message.empty()) {
+      return usage_failure(message);
+    }
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
