@@ -5,9 +5,10 @@
 // levels deep overflowed kcm-runtime's stack. So a document nested deeper than
 // kMaxJsonDepth is refused before nlohmann sees it, by one linear scan (no recursion of
 // its own). OCI state and config, kcm-runtime's config, owner records and Kubernetes API
-// bodies nest a handful of levels (an OCI config's deepest, linux.seccomp.syscalls[]
-// .args[], is 5; a CRD's openAPIV3Schema about 10): 64 leaves room for any of them and
-// keeps every walk a few hundred stack frames deep at most.
+// bodies nest a handful of levels (an OCI config 7 at its deepest, in
+// linux.seccomp.syscalls[].args[]; the objects kcm reads from the API server, with their
+// managedFields, about 10): 64 leaves room for any of them and keeps every walk a few
+// hundred stack frames deep at most.
 //
 // Parsing is pure; read_json_text reads a descriptor. Thread-safe.
 #pragma once
