@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.h"
+#include "json.h"
 #include "sha256.h"
 
 namespace kcm {
@@ -47,7 +48,7 @@ std::uint64_t unsigned_field(const nlohmann::json& j, const char* key, std::uint
 
 Owner owner_from_json(const std::string& text, const std::string& display) {
   try {
-    nlohmann::json j = nlohmann::json::parse(text);
+    nlohmann::json j = parse_json(text, display);
     Owner o;
     o.owner = j.at("owner").get<std::string>();
     o.pid =

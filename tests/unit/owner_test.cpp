@@ -155,6 +155,12 @@ TEST(OwnerJsonTest, MissingKeyNamesTheFile) {
   EXPECT_EQ(t.exit_code, kExitFailure);
 }
 
+TEST(OwnerJsonTest, DeepNestingIsRefusedNamingTheFile) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(thrown_by([&] { owner_from_json(deep, "owners/x.json"); }).message,
+            "parse \"owners/x.json\": nested deeper than 64 levels");
+}
+
 TEST(OwnerJsonTest, NonPositivePidIsRefused) {
   auto t = thrown_by([] {
     owner_from_json(R"({"owner":"c1","pid":0,"startTime":9,"pool":"p","cpuLists":[]})", "f.json");
