@@ -80,9 +80,9 @@ int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state, const kcm::P
   if (!start_time) {
     throw kcm::op_error("read start time of", procfs.path(state.pid, "stat"), "no such process");
   }
+  const kcm::ProcessId self{state.pid, *start_time};
   kcm::Reservation r;
   try {
-  const kcm::ProcessId self{state.pid, *start_time};
     r = kcm::reserve(dir, {state.id, state.pid, *start_time, request.pool, request.count}, lock);
   } catch (const kcm::Error& e) {
     throw kcm::with_context(
