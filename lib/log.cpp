@@ -26,7 +26,10 @@ void init_logging(const std::string& program, bool also_syslog) {
   err->set_pattern(program + ": %l: %v");
   sinks.push_back(err);
   if (also_syslog) {
-    auto sys = std::make_shared<spdlog::sinks::syslog_sink_st>(program, LOG_PID, LOG_DAEMON, false);
+    // LOG_NDELAY: openlog connects to /dev/log now, not at the first message; glibc's
+    // syslog() keeps sending on that connection.
+    auto sys = std::make_shared<spdlog::sinks::syslog_sink_st>(program, LOG_PID | LOG_NDELAY,
+                                                               LOG_DAEMON, false);
     sys->set_pattern("%v");
     sinks.push_back(sys);
   }

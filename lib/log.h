@@ -1,6 +1,8 @@
 // Logging for every program: spdlog to stderr as "<program>: <level>: <message>", at the
 // level of $KCM_LOG_LEVEL (trace, debug, info, warn, error, off; default warn), and for
-// kcm-hook also to syslog, because crun discards a hook's output.
+// kcm-hook also to syslog, because crun discards a hook's output. The syslog connection
+// is made here, so that syslog() needs no new socket afterwards (the hook's seccomp
+// filter denies them).
 #pragma once
 
 #include <string>

@@ -3,7 +3,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +18,27 @@ namespace {
 // What the hook's path reaches through glibc, libstdc++, spdlog and nlohmann (checked
 // with strace over the e2e runs): memory, files and directories, flock, fsync+rename for
 // crash-safe writes, the lock's SIGALRM watchdog and sleeps, /proc reads, affinity.
+//
+// Left out on purpose, because each would let a subverted hook act as root beyond its
+// container, and the hook does not need it:
+//   execve, execveat, fork, clone, ptrace   running or steering another program.
+//   socket, connect                         a container engine's API socket (docker.sock,
+//                                           containerd.sock, podman.sock) is root code
+//                                           execution, and seccomp cannot read connect's
+//                                           path. syslog's socket is connected before the
+//                                           filter (log.h); sendto on it is all syslog()
+//                                           needs, so sendmsg is out too.
+//   link, linkat, symlink, symlinkat,       a link planted where a privileged writer
+//   mknod, mknodat                          looks, a device node onto a disk or memory.
+//   chmod, fchmodat, chown family           Landlock does not confine mode changes. The
+//                                           hook sets modes only by fd, on what it made
+//                                           in the conf dir (0644, 0600, 0700): fchmod is
+//                                           allowed without setuid, setgid, sticky,
+//                                           group- or other-write bits (below).
+//   rmdir, umask                            unused: the hook removes only files.
+// Creating, writing, removing and renaming files stay allowed here; Landlock
+// (landlock.h) confines them to the hook's roots once it knows its container, so the
+// three landlock syscalls are allowed: they only ever take rights away.
 // One line per group of syscalls reads better than one per line:
 // clang-format off
 constexpr const char* kAllowed[] = {
@@ -34,13 +55,14 @@ constexpr const char* kAllowed[] = {
     "read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "open", "openat",
     "close", "fstat", "stat", "lstat", "newfstatat", "statx", "fstatfs", "statfs",
     "access", "faccessat", "faccessat2", "readlink", "readlinkat", "getdents64", "getcwd",
-    "fcntl", "dup", "dup2", "dup3", "flock", "fsync", "fdatasync", "ftruncate", "fchmod",
-    "fchmodat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir",
-    "mkdirat", "rmdir", "umask",
+    "fcntl", "dup", "dup2", "dup3", "flock", "fsync", "fdatasync", "ftruncate", "rename",
+    "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat",
+    // file confinement (landlock.h)
+    "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self",
     // CPU placement
     "sched_setaffinity", "sched_getaffinity",
-    // syslog over /dev/log (socket() itself is allowed for AF_UNIX only, below)
-    "connect", "sendto", "sendmsg", "send",
+    // syslog over the /dev/log connection log.h makes before the filter
+    "sendto",
 };
 // clang-format on
 
@@ -64,6 +86,8 @@ constexpr const char* kSanitizerAllowed[] = {
 };
 // clang-format on
 #endif
+
+constexpr scmp_datum_t kUnsafeModeBits = S_ISUID | S_ISGID | S_ISVTX | S_IWGRP | S_IWOTH;
 
 struct CtxDeleter {
   void operator()(scmp_filter_ctx ctx) const { seccomp_release(ctx); }
@@ -106,10 +130,13 @@ void install_hook_seccomp_filter() {
   allow_with(ctx.get(), "clone(CLONE_UNTRACED)", SCMP_SYS(clone),
              scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED});
 #endif
-  // Rules with one argument pinned: syslog's socket; isatty() (stdio asks TCGETS, and
-  // no other ioctl: TIOCSTI could type into the runtime's terminal); abort() signalling
-  // itself, never another process.
-  allow_with(ctx.get(), "socket(AF_UNIX)", SCMP_SYS(socket), arg_equals(0, AF_UNIX));
+  // Rules with one argument pinned: fchmod without kUnsafeModeBits (setuid and setgid
+  // make a root-owned program run as root for anyone, sticky changes who may delete in
+  // a directory, group and other write hand a root file to other users); isatty() (stdio
+  // asks TCGETS, and no other ioctl: TIOCSTI could type into the runtime's terminal);
+  // abort() signalling itself, never another process.
+  allow_with(ctx.get(), "fchmod(no setuid/setgid/sticky/group-write/other-write)", SCMP_SYS(fchmod),
+             scmp_arg_cmp{1, SCMP_CMP_MASKED_EQ, kUnsafeModeBits, 0});
   allow_with(ctx.get(), "ioctl(TCGETS)", SCMP_SYS(ioctl), arg_equals(1, TCGETS));
   allow_with(ctx.get(), "tgkill(self)", SCMP_SYS(tgkill),
              arg_equals(0, static_cast<scmp_datum_t>(::getpid())));
