@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <optional>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "config_dir.h"
 #include "env.h"
 #include "error.h"
+#include "landlock.h"
 #include "lock.h"
 #include "log.h"
 #include "oci_state.h"
@@ -125,6 +127,24 @@ int run(int argc, char** argv) {
   if (state.id.empty()) throw kcm::usage_error("OCI state has no \"id\"");
 
   try {
+    // glibc reads /etc/localtime at its first time conversion (the owner record's stamp,
+    // syslog's): now, while the sandbox below does not yet shut it out.
+    ::tzset();
+    // Landlock: the conf dir, the container's cpuset cgroup (found before the sandbox,
+    // because only its files may be written), procfs and sysfs to read (landlock.h).
+    const kcm::Procfs procfs(kcm::procfs_root_from_env());
+    std::optional<std::string> cgroup_dir;
+    if (args.stage != "poststop" && state.pid > 0) {
+      if (auto cgroup = kcm::cpuset_cgroup_of(procfs, state.pid, procfs.path(0, "mountinfo"))) {
+        cgroup_dir = cgroup->dir;
+      }
+    }
+    if (int abi = kcm::confine_hook_file_access(
+            {args.conf_dir, cgroup_dir, {procfs.root(), kcm::sysfs_root_from_env()}})) {
+      spdlog::debug("file access confined by Landlock ABI {}", abi);
+    } else {
+      spdlog::debug("file access not confined: this kernel has no Landlock");
+    }
     const kcm::ConfigDir dir = kcm::ConfigDir::open(args.conf_dir);
     const kcm::LockOptions lock{kProgram, kcm::lock_timeout_from_env(), kcm::sysfs_root_from_env(),
                                 kcm::procfs_root_from_env()};
