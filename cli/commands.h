@@ -1,5 +1,5 @@
 // The `kcm` subcommands: each file adds one to the CLI11 app and returns what runs it.
-// The contract is the user's CLI document (docs/cli.md); mains stay thin and every
+// Their contract is the CLI contract, docs/cli.md; mains stay thin and every
 // decision lives in libkcm.
 #pragma once
 

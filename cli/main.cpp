@@ -1,4 +1,4 @@
-// kcm: the command-line tool of the user's CLI document. Parses arguments, runs one
+// kcm: the command-line tool of the CLI contract (docs/cli.md). Parses arguments, runs one
 // subcommand, prints its error once as "kcm: error: ...".
 #include <cstdio>
 #include <functional>
@@ -14,7 +14,7 @@
 
 namespace {
 
-// The usage block of the user's CLI document, byte for byte.
+// The usage block of the CLI contract (docs/cli.md), byte for byte.
 constexpr std::string_view kUsage = R"(kcm.
 
 Usage:

@@ -1,5 +1,5 @@
 // Choosing CPU lists: a pure function of a pool snapshot (no I/O), so every rule below
-// is tested directly (DESIGN.md "Allocation").
+// is tested directly (docs/design.md "Allocation").
 //
 // Exclusive pool: a list is free when its tasks are empty. `count` free lists are taken,
 // preferring a single NUMA node: among nodes with enough free lists, the one holding the

@@ -1,5 +1,5 @@
 // Which CPUs a container asks for, from the annotations of its OCI state or config.json
-// (DESIGN.md "kcm-hook"). Pure functions: no I/O, no config directory.
+// (docs/hook.md "Annotations"). Pure functions: no I/O, no config directory.
 //
 //   kcm.intel.com/pool[.<container-name>]   pool name; the suffixed key wins
 //   kcm.intel.com/cores[.<container-name>]  number of CPU lists, 1..64, default 1

@@ -1,4 +1,4 @@
-// The kcm configuration directory (DESIGN.md "The config directory"):
+// The kcm configuration directory (docs/config.md):
 //
 //   <conf>/lock                          flock target, see lock.h
 //   <conf>/pools/<pool>/exclusive        "1" exclusive, "0" shared

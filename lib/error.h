@@ -1,4 +1,4 @@
-// The one error convention of kcm (DESIGN.md "Errors and exit codes").
+// The one error convention of kcm (docs/design.md "Errors and exit codes").
 //
 // An Error's message names the operation, the object and the cause, e.g.
 //   open "/etc/kcm/pools/dataplane/4,12/tasks": Permission denied

@@ -1,4 +1,4 @@
-// kcm's Kubernetes API client (DESIGN.md "Kubernetes"): `kcm discover` and `--publish`.
+// kcm's Kubernetes API client (docs/kubernetes.md): `kcm discover` and `--publish`.
 //
 // Both entry points read the in-cluster configuration (k8s_config.h) from the process
 // environment and talk HTTPS through libcurl with the cluster CA as the only trust root:

@@ -1,5 +1,6 @@
 // How kcm finds and authenticates to the Kubernetes API server from inside a pod
-// (DESIGN.md "Kubernetes"): the in-cluster configuration every client library reads.
+// (docs/kubernetes.md "Configuration"): the in-cluster configuration every client
+// library reads.
 //
 // The server address comes from KUBERNETES_SERVICE_HOST/_PORT, which the kubelet sets in
 // every container; the bearer token, the cluster CA and the pod's namespace from the

@@ -3,7 +3,7 @@
 //
 // The runtime (runc, crun) runs `prestart` hooks after the container's process exists and
 // before it starts the user's program, and `poststop` hooks after it is gone; kcm-hook
-// allocates at the first and releases at the second (DESIGN.md "kcm-hook"). `prestart`
+// allocates at the first and releases at the second (docs/hook.md). `prestart`
 // is deprecated in favour of `createRuntime`, but it is the stage every runtime runs.
 //
 // Pure on strings: no file access. Thread-safe.

@@ -1,5 +1,5 @@
 // The JSON documents of `kcm describe`, `kcm reconcile` and `kcm node-report`, in the
-// shapes of the user's CLI document (keys sorted, 2-space indent, trailing newline), and
+// shapes of the CLI contract, docs/cli.md (keys sorted, 2-space indent, trailing newline), and
 // the reconciliation that goes with the reconcile report.
 #pragma once
 

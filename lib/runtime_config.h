@@ -1,4 +1,4 @@
-// kcm-runtime's configuration (DESIGN.md "kcm-runtime"): a JSON file at
+// kcm-runtime's configuration (docs/runtime.md "Configuration"): a JSON file at
 // $KCM_RUNTIME_CONFIG, else /etc/kcm-runtime.json — not inside the conf dir, which
 // `kcm init` wants empty:
 //   {"runtime": "/usr/sbin/runc", "hook": "/usr/local/bin/kcm-hook",

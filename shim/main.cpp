@@ -213,8 +213,8 @@ int run(int argc, char** argv) {
   try {
     config = kcm::load_runtime_config(config_path);
   } catch (const kcm::Error& e) {
-    // DESIGN.md: a broken config must not fail containers that do not ask for CPUs, so
-    // they run on the defaults; edit_bundle fails those that do.
+    // docs/runtime.md "When something is wrong": a broken config must not fail containers
+    // that do not ask for CPUs, so they run on the defaults; edit_bundle fails those that do.
     config_error = e.what();
   }
   if (!config.log_file.empty()) add_log_file(config.log_file);
