@@ -1,5 +1,5 @@
 // kcm-hook: the OCI hook that pins a container to the CPU lists its annotations ask for
-// (DESIGN.md "kcm-hook"). A runtime runs it at prestart/createRuntime and poststop with
+// (docs/hook.md). A runtime runs it at prestart/createRuntime and poststop with
 // the container's state on stdin.
 #include <spdlog/spdlog.h>
 #include <syslog.h>
