@@ -1,8 +1,10 @@
-"""The container checks every runtime must pass (runc_test.py, crun_test.py): on a
-two-CPU machine with a `dataplane` exclusive pool (lists 0 and 1) and an `infra` shared
-pool (0-1)."""
+"""The container checks kcm-hook must pass under every runtime (hook_runc_test.py,
+hook_crun_test.py), with kcm_e2e.POOLS: a `dataplane` exclusive pool with a list on each
+of the two lowest CPUs this test may use (0 and 1 on a two-CPU machine) and an `infra`
+shared pool with one list over both (0-1)."""
 
-from kcm_e2e import read_owners, read_tasks
+from kcm_e2e import (DATAPLANE_CPUS, DATAPLANE_LISTS, INFRA_LIST, cpu_list, needs_cpus,
+                     read_owners, read_tasks, unpinned_cpus)
 
 DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
 
@@ -10,13 +12,14 @@ DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
 class CoreChecks:
     """A mixin of test methods: RuncTest(CoreChecks, kcm_e2e.RuntimeTestCase) etc."""
 
+    @needs_cpus(2)
     def test_two_containers_get_different_single_cpus(self):
         a = self.started("a", DATAPLANE)
         b = self.started("b", DATAPLANE)
         aff_a, cg_a = a.seen()
         aff_b, cg_b = b.seen()
-        self.assertIn(aff_a, ("0", "1"))
-        self.assertIn(aff_b, ("0", "1"))
+        self.assertIn(aff_a, DATAPLANE_LISTS)
+        self.assertIn(aff_b, DATAPLANE_LISTS)
         self.assertNotEqual(aff_a, aff_b)
         self.assertEqual(cg_a, aff_a)
         self.assertEqual(cg_b, aff_b)
@@ -26,6 +29,7 @@ class CoreChecks:
         self.assertEqual(sorted(r["owner"] for r in read_owners(self.conf).values()),
                          sorted([a.id, b.id]))
 
+    @needs_cpus(2)
     def test_third_container_is_refused_while_both_run(self):
         self.started("a", DATAPLANE)
         self.started("b", DATAPLANE)
@@ -46,6 +50,7 @@ class CoreChecks:
         b.stop()
         self.assert_all_free()
 
+    @needs_cpus(2)
     def test_list_is_reused_after_release(self):
         a = self.started("a", DATAPLANE)
         b = self.started("b", DATAPLANE)
@@ -63,13 +68,13 @@ class CoreChecks:
             with self.subTest(key=key):
                 s = self.started("sandbox-" + key.split(".")[-1].replace("/", "-").lower(),
                                  dict(DATAPLANE, **{key: value}))
-                self.assertEqual(s.seen(), ("0-1", "0-1"))
+                self.assertEqual(s.seen(), (unpinned_cpus(), unpinned_cpus()))
                 self.assert_all_free()
                 s.stop()
 
     def test_unannotated_container_is_untouched(self):
         s = self.started("plain", {"io.kubernetes.cri.container-name": "app"})
-        self.assertEqual(s.seen(), ("0-1", "0-1"))
+        self.assertEqual(s.seen(), (unpinned_cpus(), unpinned_cpus()))
         self.assertFalse(any(read_tasks(self.conf).values()))
 
     def test_container_override_wins_over_pod_pool(self):
@@ -78,24 +83,27 @@ class CoreChecks:
                        "kcm.intel.com/pool.app": "dataplane"}
         c = self.started("override", annotations)
         affinity, cpuset = c.seen()
-        self.assertIn(affinity, ("0", "1"))
+        self.assertIn(affinity, DATAPLANE_LISTS)
         self.assertEqual(cpuset, affinity)
         self.assertEqual(len(read_tasks(self.conf)[("dataplane", affinity)]), 1)
-        self.assertEqual(read_tasks(self.conf)[("infra", "0-1")], [])
+        self.assertEqual(read_tasks(self.conf)[("infra", INFRA_LIST)], [])
 
     def test_shared_pool_gives_its_list(self):
         a = self.started("a", {"kcm.intel.com/pool": "infra"})
         b = self.started("b", {"kcm.intel.com/pool": "infra"})
-        self.assertEqual(a.seen(), ("0-1", "0-1"))
-        self.assertEqual(len(read_tasks(self.conf)[("infra", "0-1")]), 2)
-        self.assertEqual(b.seen(), ("0-1", "0-1"))
+        self.assertEqual(a.seen(), (INFRA_LIST, INFRA_LIST))
+        self.assertEqual(len(read_tasks(self.conf)[("infra", INFRA_LIST)]), 2)
+        self.assertEqual(b.seen(), (INFRA_LIST, INFRA_LIST))
 
+    @needs_cpus(2)
     def test_cores_two_takes_both_lists(self):
         c = self.started("wide", dict(DATAPLANE, **{"kcm.intel.com/cores": "2"}))
-        self.assertEqual(c.seen(), ("0-1", "0-1"))
+        both = cpu_list(DATAPLANE_CPUS)
+        self.assertEqual(c.seen(), (both, both))
         tasks = read_tasks(self.conf)
-        self.assertEqual(len(tasks[("dataplane", "0")]), 1)
-        self.assertEqual(tasks[("dataplane", "0")], tasks[("dataplane", "1")])
+        first, second = DATAPLANE_LISTS
+        self.assertEqual(len(tasks[("dataplane", first)]), 1)
+        self.assertEqual(tasks[("dataplane", first)], tasks[("dataplane", second)])
         c.stop()
         self.assert_all_free()
 
@@ -105,7 +113,7 @@ class CoreChecks:
         c = self.started("twice", DATAPLANE,
                          stages=("prestart", "createRuntime", "poststop"))
         affinity, cpuset = c.seen()
-        self.assertIn(affinity, ("0", "1"))
+        self.assertIn(affinity, DATAPLANE_LISTS)
         self.assertEqual(cpuset, affinity)
         tasks = read_tasks(self.conf)
         self.assertEqual(len(tasks[("dataplane", affinity)]), 1)

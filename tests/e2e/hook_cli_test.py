@@ -10,8 +10,8 @@ import socket
 import subprocess
 
 import kcm_e2e
-from kcm_e2e import (cpus_allowed_list, make_temp_dir, read_owners, read_tasks, run_hook,
-                     write_config_dir)
+from kcm_e2e import (ALLOWED_LIST, DATAPLANE_LISTS, cpus_allowed_list, make_temp_dir, needs_cpus,
+                     read_owners, read_tasks, run_hook, write_config_dir)
 
 DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
 
@@ -56,8 +56,9 @@ class HookCliTest(kcm_e2e.ConfTestCase):
         self.assertTrue(result.stderr.decode().startswith("kcm-hook: "), result.stderr)
 
     def assert_untouched(self):
+        """Nothing held, and the target still runs on every CPU it inherited from us."""
         self.assert_all_free()
-        self.assertEqual(affinity(self.target.pid), "0-1")
+        self.assertEqual(affinity(self.target.pid), ALLOWED_LIST)
 
     # --- arguments ---
 
@@ -188,23 +189,27 @@ class HookCliTest(kcm_e2e.ConfTestCase):
     # --- allocation ---
 
     def test_prestart_pins_a_root_cgroup_process_by_affinity(self):
+        # The first free list: the one on the lowest CPU.
+        first = DATAPLANE_LISTS[0]
         r = run_hook("prestart", self.state(DATAPLANE), self.conf)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(affinity(self.target.pid), "0")
-        self.assertEqual(read_tasks(self.conf)[("dataplane", "0")], [self.target.pid])
+        self.assertEqual(affinity(self.target.pid), first)
+        self.assertEqual(read_tasks(self.conf)[("dataplane", first)], [self.target.pid])
         (record,) = read_owners(self.conf).values()
         self.assertEqual((record["owner"], record["pid"], record["pool"], record["cpuLists"]),
-                         ("hook-cli", self.target.pid, "dataplane", ["0"]))
+                         ("hook-cli", self.target.pid, "dataplane", [first]))
 
+    @needs_cpus(2)  # to move the target off its list in between
     def test_second_call_reapplies_the_same_allocation(self):
         self.assertEqual(run_hook("prestart", self.state(DATAPLANE), self.conf).returncode, 0)
         before = self.snapshot()
-        subprocess.run(["taskset", "-p", "-c", "0-1", str(self.target.pid)], check=True,
-                       capture_output=True)
+        subprocess.run(["taskset", "-p", "-c", ALLOWED_LIST, str(self.target.pid)],
+                       check=True, capture_output=True)
+        self.assertEqual(affinity(self.target.pid), ALLOWED_LIST)
         r = run_hook("createRuntime", self.state(DATAPLANE), self.conf)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.snapshot(), before)
-        self.assertEqual(affinity(self.target.pid), "0")
+        self.assertEqual(affinity(self.target.pid), DATAPLANE_LISTS[0])
 
     def test_poststop_releases_and_is_idempotent(self):
         self.assertEqual(run_hook("prestart", self.state(DATAPLANE), self.conf).returncode, 0)

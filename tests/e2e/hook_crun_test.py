@@ -4,7 +4,7 @@
 with it unmounted (kcm_e2e.Runtime)."""
 
 import kcm_e2e
-from runtime_checks import CoreChecks
+from hook_checks import CoreChecks
 
 
 class CrunTest(CoreChecks, kcm_e2e.RuntimeTestCase):

@@ -15,11 +15,13 @@ import signal
 import subprocess
 
 import kcm_e2e
-from kcm_e2e import (affinity, expand_cpus, host_cpuset_cpus, make_temp_dir, owner_file,
-                     read_owners, read_tasks, run_hook, start_time, wait_for, write_config_dir,
-                     write_owner, write_tasks)
+from kcm_e2e import (DATAPLANE_CPUS, DATAPLANE_LISTS, affinity, expand_cpus, host_cpuset_cpus,
+                     make_temp_dir, needs_cpus, owner_file, read_owners, read_tasks, run_hook,
+                     start_time, wait_for, write_config_dir, write_owner, write_tasks)
 
 DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
+FIRST_CPU = DATAPLANE_CPUS[0]  # that of the first dataplane list
+FIRST_LIST = DATAPLANE_LISTS[0]
 
 # Ids a runtime accepts that are no file name: a slash (containerd allows it), a space,
 # 129 characters, a leading dot, non-ASCII.
@@ -71,6 +73,7 @@ class HookIdentityTest(kcm_e2e.ConfTestCase):
     def snapshot(self):
         return read_tasks(self.conf), read_owners(self.conf)
 
+    @needs_cpus(2)
     def test_unsafe_id_and_its_hash_are_two_holders(self):
         for unsafe in UNSAFE_IDS:
             for first, second in ((unsafe, sha256_hex(unsafe)), (sha256_hex(unsafe), unsafe)):
@@ -133,9 +136,9 @@ class HookIdentityTest(kcm_e2e.ConfTestCase):
                 if gone == "reused":
                     # The record names t1's pid with another start time: the pid now
                     # belongs to another process.
-                    write_owner(self.conf, "replaced", t1.pid, "dataplane", ["0"],
+                    write_owner(self.conf, "replaced", t1.pid, "dataplane", [FIRST_LIST],
                                 start=start_time(t1.pid) + 1)
-                    write_tasks(self.conf, "dataplane", "0", [t1.pid])
+                    write_tasks(self.conf, "dataplane", FIRST_LIST, [t1.pid])
                 else:
                     self.assert_ok(self.prestart("replaced", t1))
                     self.assert_pinned(t1.pid, "replaced")
@@ -155,16 +158,16 @@ class HookIdentityTest(kcm_e2e.ConfTestCase):
         # the bare hash put it) is not the record of the container whose id is that hash.
         self.new_conf()
         t1, t2 = self.target(), self.target()
-        os.sched_setaffinity(t1.pid, {0})
-        write_owner(self.conf, "a/b", t1.pid, "dataplane", ["0"],
+        os.sched_setaffinity(t1.pid, {FIRST_CPU})
+        write_owner(self.conf, "a/b", t1.pid, "dataplane", [FIRST_LIST],
                     file=sha256_hex("a/b") + ".json")
-        write_tasks(self.conf, "dataplane", "0", [t1.pid])
+        write_tasks(self.conf, "dataplane", FIRST_LIST, [t1.pid])
         before = read_owners(self.conf)
         self.prestart(sha256_hex("a/b"), t2)
         self.assertEqual(read_owners(self.conf)[sha256_hex("a/b") + ".json"],
                          before[sha256_hex("a/b") + ".json"])
-        self.assertEqual(read_tasks(self.conf)[("dataplane", "0")], [t1.pid])
-        self.assertEqual(affinity(t1.pid), [0])
+        self.assertEqual(read_tasks(self.conf)[("dataplane", FIRST_LIST)], [t1.pid])
+        self.assertEqual(affinity(t1.pid), [FIRST_CPU])
         self.assert_holder(t2.pid)
         self.assertEqual(kcm_e2e.holding_errors(self.conf), [])
 
@@ -174,9 +177,9 @@ class HookIdentityTest(kcm_e2e.ConfTestCase):
         self.new_conf()
         gone = self.target()
         self.stop(gone)
-        write_owner(self.conf, "a/b", gone.pid, "dataplane", ["0"], start=1,
+        write_owner(self.conf, "a/b", gone.pid, "dataplane", [FIRST_LIST], start=1,
                     file=sha256_hex("a/b") + ".json")
-        write_tasks(self.conf, "dataplane", "0", [gone.pid])
+        write_tasks(self.conf, "dataplane", FIRST_LIST, [gone.pid])
         before = self.snapshot()
         self.assert_ok(self.poststop(sha256_hex("a/b")))
         self.assertEqual(self.snapshot(), before)
@@ -184,7 +187,7 @@ class HookIdentityTest(kcm_e2e.ConfTestCase):
     def test_node_report_flags_two_live_holders_of_one_exclusive_list(self):
         self.new_conf()
         t1, t2 = self.target(), self.target()
-        write_tasks(self.conf, "dataplane", "0", [t1.pid, t2.pid])
+        write_tasks(self.conf, "dataplane", FIRST_LIST, [t1.pid, t2.pid])
         self.assertNotEqual(kcm_e2e.shared_exclusive_lists(self.conf), [])
         self.assert_owners_check(False)
 

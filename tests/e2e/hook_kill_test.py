@@ -14,9 +14,9 @@ import subprocess
 import time
 
 import kcm_e2e
-from kcm_e2e import (HOOK, KCM, TWO_CPU_POOLS, holding_errors, make_temp_dir, owner_file,
-                     read_owners, read_tasks, run_hook, shared_exclusive_lists, wait_for,
-                     write_config_dir, write_owner)
+from kcm_e2e import (DATAPLANE_LISTS, HOOK, KCM, POOLS, holding_errors, make_temp_dir,
+                     needs_cpus, owner_file, read_owners, read_tasks, run_hook,
+                     shared_exclusive_lists, wait_for, write_config_dir, write_owner)
 
 DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
 
@@ -79,7 +79,7 @@ class HookLockTest(kcm_e2e.ConfTestCase):
         owners = read_owners(self.conf)
         by_pid = {r["pid"]: r for r in owners.values()}
         for (pool, cpulist), pids in read_tasks(self.conf).items():
-            if TWO_CPU_POOLS[pool][0]:
+            if POOLS[pool][0]:
                 self.assertLessEqual(len(pids), 1, (pool, cpulist, pids))
             for pid in pids:
                 self.assertIn(pid, by_pid, "task %d of %s/%s has no owner" % (pid, pool, cpulist))
@@ -148,26 +148,29 @@ class HookLockTest(kcm_e2e.ConfTestCase):
 
     def test_node_report_flags_a_live_record_whose_list_lacks_its_pid(self):
         target = self.target()
-        write_owner(self.conf, "half", target.pid, "dataplane", ["0"])
+        write_owner(self.conf, "half", target.pid, "dataplane", DATAPLANE_LISTS[:1])
         self.assertNotEqual(holding_errors(self.conf), [])
         self.assert_owners_check(False)
         # reconcile never reclaims a live holder, and keeps its documented shape.
         self.assertEqual(sorted(self.reconcile()), ["mismatchedCpuMasks", "reclaimedCpuLists"])
         self.assertIn("half.json", read_owners(self.conf))
 
+    @needs_cpus(2)
     def test_retry_after_a_kill_between_record_and_tasks_takes_its_list(self):
+        first, second = DATAPLANE_LISTS
         target = self.target()
-        write_owner(self.conf, "retry", target.pid, "dataplane", ["0"])
+        write_owner(self.conf, "retry", target.pid, "dataplane", [first])
         r = run_hook("prestart", self.state("retry", target.pid, DATAPLANE), self.conf)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.assert_pinned(target.pid, "retry")["cpuLists"], ["0"])
+        self.assertEqual(self.assert_pinned(target.pid, "retry")["cpuLists"], [first])
         # The next container must not be given the retried container's list.
         following = self.target()
         r = run_hook("prestart", self.state("next", following.pid, DATAPLANE), self.conf)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.assert_pinned(following.pid, "next")["cpuLists"], ["1"])
+        self.assertEqual(self.assert_pinned(following.pid, "next")["cpuLists"], [second])
         self.assert_no_shared_cpu()
 
+    @needs_cpus(2)
     def test_retry_whose_list_was_taken_meanwhile_takes_another(self):
         # The state the retried hook's record and a later container's allocation leave:
         # the record names the list that the other container now holds.
@@ -187,7 +190,7 @@ class HookLockTest(kcm_e2e.ConfTestCase):
     def test_many_concurrent_hooks_never_share_a_list(self):
         # Far more containers than lists start at the same moment, each a live process.
         hooks = 32
-        lists = TWO_CPU_POOLS["dataplane"][1]
+        lists = DATAPLANE_LISTS
         states = [json.dumps(self.state("burst-%d" % i, self.target().pid, DATAPLANE)).encode()
                   for i in range(hooks)]
         procs = [subprocess.Popen([HOOK, "--conf-dir=" + self.conf, "prestart"],
@@ -215,6 +218,7 @@ class HookLockTest(kcm_e2e.ConfTestCase):
         print("\n%d concurrent hooks on %d lists: %d pinned, %d refused" %
               (hooks, len(lists), len(pinned), hooks - len(pinned)))
 
+    @needs_cpus(2)
     def test_hooks_killed_at_random_points_and_retried_never_share_a_list(self):
         rng = random.Random(int(os.environ.get("KCM_E2E_SEED", "0")) or None)
         # Each round's container still runs during the next round; no two consecutive

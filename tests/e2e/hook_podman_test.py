@@ -13,9 +13,9 @@ import subprocess
 import tempfile
 
 import kcm_e2e
-from kcm_e2e import (HOOK, PROBE, make_temp_dir, podman_command, podman_run_options, read_owners,
-                     read_tasks, rootfs_tar_bytes, seen, unmount_below, wait_ready,
-                     write_config_dir)
+from kcm_e2e import (DATAPLANE_LISTS, HOOK, PROBE, make_temp_dir, needs_cpus, podman_command,
+                     podman_run_options, read_owners, read_tasks, rootfs_tar_bytes, seen,
+                     unmount_below, unpinned_cpus, wait_ready, write_config_dir)
 
 HOOKS_D = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config",
                        "hooks.d")
@@ -87,18 +87,20 @@ class PodmanTest(kcm_e2e.ConfTestCase):
         self.run_podman("wait", name)
         self.run_podman("rm", name)
 
+    @needs_cpus(2)
     def test_two_containers_get_different_single_cpus_and_a_third_is_refused(self):
         a = self.started("kcm-a", DATAPLANE)
         b = self.started("kcm-b", DATAPLANE)
         aff_a, cg_a = seen(a)
         aff_b, cg_b = seen(b)
-        self.assertEqual({aff_a, aff_b}, {"0", "1"})
+        self.assertEqual({aff_a, aff_b}, set(DATAPLANE_LISTS))
         self.assertEqual((cg_a, cg_b), (aff_a, aff_b))
         before = (read_tasks(self.conf), read_owners(self.conf))
         r, _ = self.run_container("kcm-c", DATAPLANE)
         self.assertNotEqual(r.returncode, 0)
         # podman passes runc's error, with the hook's stderr, through.
-        self.assertIn('pool "dataplane" has 0 free CPU lists (2 in use)', r.stderr)
+        self.assertIn('pool "dataplane" has 0 free CPU lists (%d in use)'
+                      % len(DATAPLANE_LISTS), r.stderr)
         self.assertEqual((read_tasks(self.conf), read_owners(self.conf)), before)
         self.stop("kcm-a", a)
         self.stop("kcm-b", b)
@@ -109,11 +111,11 @@ class PodmanTest(kcm_e2e.ConfTestCase):
                                        "kcm.intel.com/pool": "infra",
                                        "kcm.intel.com/pool.app": "dataplane"})
         affinity, cpuset = seen(app)
-        self.assertIn(affinity, ("0", "1"))
+        self.assertIn(affinity, DATAPLANE_LISTS)
         self.assertEqual(cpuset, affinity)
         sandbox = self.started("kcm-pause", dict(DATAPLANE, **{
             "io.kubernetes.cri-o.ContainerType": "sandbox"}))
-        self.assertEqual(seen(sandbox), ("0-1", "0-1"))
+        self.assertEqual(seen(sandbox), (unpinned_cpus(), unpinned_cpus()))
         self.assertEqual(len(read_owners(self.conf)), 1)
 
     def test_unannotated_container_never_runs_the_hook(self):
@@ -121,7 +123,7 @@ class PodmanTest(kcm_e2e.ConfTestCase):
         # directory would otherwise fail the container.
         subprocess.run(["rm", "-rf", self.conf], check=True)
         out = self.started("kcm-plain", {})
-        self.assertEqual(seen(out), ("0-1", "0-1"))
+        self.assertEqual(seen(out), (unpinned_cpus(), unpinned_cpus()))
 
 
 if __name__ == "__main__":

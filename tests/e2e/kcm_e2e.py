@@ -108,17 +108,67 @@ def kill_process(proc, timeout=10):
             stream.close()
 
 
+# --- the CPUs of this machine ----------------------------------------------------------
+
+def cpu_list(cpus):
+    """CPU numbers as the kernel prints a CPU list (Cpus_allowed_list, cpuset.cpus):
+    ascending, each run of two or more consecutive CPUs collapsed ("0-1", "0,2", "2-4,7")."""
+    cpus = sorted(set(cpus))
+    parts = []
+    i = 0
+    while i < len(cpus):
+        j = i
+        while j + 1 < len(cpus) and cpus[j + 1] == cpus[j] + 1:
+            j += 1
+        parts.append(str(cpus[i]) if i == j else "%d-%d" % (cpus[i], cpus[j]))
+        i = j + 1
+    return ",".join(parts)
+
+
+# The CPUs this test may run on, and those its config directory uses: the two lowest.
+# Every expected CPU list is computed from them, so that the tests hold on any machine
+# (on a two-CPU one: dataplane lists "0" and "1", infra "0-1").
+ALLOWED_CPUS = sorted(os.sched_getaffinity(0))
+ALLOWED_LIST = cpu_list(ALLOWED_CPUS)
+DATAPLANE_CPUS = ALLOWED_CPUS[:2]
+
+
+def needs_cpus(n):
+    """Skips a test that needs `n` CPUs this test may use (one dataplane list each)."""
+    return unittest.skipIf(
+        len(ALLOWED_CPUS) < n, "needs %d CPUs this test may use; its affinity allows %d: %s"
+        % (n, len(ALLOWED_CPUS), ALLOWED_LIST))
+
+
+def unpinned_cpus():
+    """What a container kcm leaves alone runs on (its affinity and its cgroup's
+    cpuset.cpus), as the kernel lists it: the CPUs of the cpuset hierarchy's root, below
+    which the runtimes create their containers' cgroups; on a host, every online CPU."""
+    for path in ("/sys/fs/cgroup/cpuset/cpuset.effective_cpus",  # v1
+                 "/sys/fs/cgroup/cpuset.cpus.effective",  # v2
+                 "/sys/devices/system/cpu/online"):
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            pass
+    raise AssertionError("no cpuset root and no /sys/devices/system/cpu/online")
+
+
 # --- the kcm config directory -------------------------------------------------------
 
-# This machine has 2 CPUs: two exclusive lists and one shared list over both.
+# An exclusive list on each of DATAPLANE_CPUS, and one shared list over both (one list
+# each when this test may use a single CPU; tests that need two use needs_cpus(2)).
+DATAPLANE_LISTS = [cpu_list([cpu]) for cpu in DATAPLANE_CPUS]
+INFRA_LIST = cpu_list(DATAPLANE_CPUS)
 # {pool: (exclusive, [cpulist, ...])}
-TWO_CPU_POOLS = {"dataplane": (True, ["0", "1"]), "infra": (False, ["0-1"])}
+POOLS = {"dataplane": (True, DATAPLANE_LISTS), "infra": (False, [INFRA_LIST])}
 
 
 def write_config_dir(path):
-    """TWO_CPU_POOLS as a config directory written by hand in the documented format (no
+    """POOLS as a config directory written by hand in the documented format (no
     owners/: the hook creates it when it first needs it)."""
-    for name, (exclusive, lists) in TWO_CPU_POOLS.items():
+    for name, (exclusive, lists) in POOLS.items():
         pool = os.path.join(path, "pools", name)
         os.makedirs(pool)
         with open(os.path.join(pool, "exclusive"), "w") as f:
@@ -353,7 +403,7 @@ def write_runtime_config(root, conf, **extra):
 
 
 def runtime_workspace(add_cleanup, prefix):
-    """A temp dir (removed by `add_cleanup`) holding a two-CPU config dir and a
+    """A temp dir (removed by `add_cleanup`) holding a config dir of POOLS and a
     kcm-runtime config naming it: (dir, conf dir, runtime config path)."""
     root = make_temp_dir(add_cleanup, prefix)
     conf = write_config_dir(os.path.join(root, "kcm"))
@@ -640,7 +690,7 @@ class Runtime:
 
 
 class RuntimeTestCase(ConfTestCase):
-    """A temp work dir with a busybox rootfs and a two-CPU config dir; containers
+    """A temp work dir with a busybox rootfs and a config dir of POOLS; containers
     started through new_container() are force-deleted at the end."""
 
     RUNTIME = "runc"

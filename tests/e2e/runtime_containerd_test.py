@@ -14,7 +14,8 @@ import time
 import kcm_e2e
 from kcm_e2e import (HOOK, RUNTIME, SHIPPED_CONFIG, STATUS_SCRIPT, busy_lists, cpus_allowed_list,
                      host_cpuset_cpus, kill_process, remove_cgroup_dirs, runtime_log_text,
-                     runtime_workspace, unmount_below, wait_for, write_oci_archive)
+                     runtime_workspace, unmount_below, unpinned_cpus, wait_for,
+                     write_oci_archive)
 
 # containerd's runc shim keeps runc's state in /run/containerd/runc/<namespace> and the
 # cgroups in /<namespace>/<id>, outside our temp dir: a namespace of our own per run
@@ -132,7 +133,7 @@ class ContainerdTest(kcm_e2e.ConfTestCase):
         self.assertEqual(busy_lists(self.conf), {})
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
-        self.assertEqual(cpus_allowed_list(out), "0-1", out)
+        self.assertEqual(cpus_allowed_list(out), unpinned_cpus(), out)
         self.assertNotIn("kcm-plain", runtime_log_text(self.t))
 
     def test_detached_container_exec_and_delete_go_through_the_wrapper(self):

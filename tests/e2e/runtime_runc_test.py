@@ -5,18 +5,11 @@ import os
 import subprocess
 
 import kcm_e2e
-from kcm_e2e import (HOOK, RUNTIME, STATUS_SCRIPT, TWO_CPU_POOLS, busy_lists, cpus_allowed_list,
+from kcm_e2e import (DATAPLANE_LISTS, HOOK, RUNTIME, STATUS_SCRIPT, busy_lists, cpus_allowed_list,
                      cpuset_cpus, read_owners, runtime_log_text, runtime_workspace,
-                     write_bundle)
+                     unpinned_cpus, write_bundle)
 
 DATAPLANE = {"kcm.intel.com/pool": "dataplane"}
-
-
-def online_cpus():
-    """This machine's online CPUs, as the kernel lists them: what an unpinned container
-    is allowed."""
-    with open("/sys/devices/system/cpu/online") as f:
-        return f.read().strip()
 
 
 class RuncDropInTest(kcm_e2e.ConfTestCase):
@@ -74,7 +67,7 @@ class RuncDropInTest(kcm_e2e.ConfTestCase):
         proc = self.start(bundle, "kcm-rt-cwd", use_cwd=True)
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
-        self.assertIn(cpus_allowed_list(out), TWO_CPU_POOLS["dataplane"][1], out)
+        self.assertIn(cpus_allowed_list(out), DATAPLANE_LISTS, out)
         self.assertEqual(busy_lists(self.conf), {})
 
     def test_unannotated_bundle_is_not_touched(self):
@@ -87,7 +80,7 @@ class RuncDropInTest(kcm_e2e.ConfTestCase):
         proc = self.start(bundle, "kcm-rt-plain")
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
-        self.assertEqual(cpus_allowed_list(out), "0-1")
+        self.assertEqual(cpus_allowed_list(out), unpinned_cpus(), out)
         after = os.stat(config_path)
         self.assertEqual((after.st_ino, after.st_mtime_ns), (before.st_ino, before.st_mtime_ns))
         with open(config_path, "rb") as f:
@@ -145,7 +138,7 @@ class RuncDropInTest(kcm_e2e.ConfTestCase):
         proc = self.start(bundle, "kcm-rt-symlink-plain")
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 0, err)
-        self.assertEqual(cpus_allowed_list(out), online_cpus(), out)
+        self.assertEqual(cpus_allowed_list(out), unpinned_cpus(), out)
         self.assertEqual(busy_lists(self.conf), {})
         self.assert_link_untouched(bundle, target, content)
 

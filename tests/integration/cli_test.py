@@ -18,7 +18,7 @@ import unittest
 KCM = os.environ.get("KCM_BIN", "build/cli/kcm")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
-from kcm_e2e import expand_cpus, holding_errors  # noqa: E402
+from kcm_e2e import DATAPLANE_LISTS, cpu_list, expand_cpus, holding_errors  # noqa: E402
 FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures")
 TOPOLOGIES = os.path.join(FIXTURES, "topologies")
 
@@ -548,7 +548,7 @@ class IsolateTest(Base):
         cpus = sorted(os.sched_getaffinity(0))
         self.cpu = str(cpus[-1])
         write_conf(self.conf, {"dataplane": (True, {self.cpu: []}),
-                               "infra": (False, {",".join(map(str, cpus)): []})})
+                               "infra": (False, {cpu_list(cpus): []})})
         self.env = {"KCM_PROC_FS": "/proc"}
 
     def isolate(self, pool, *command, **kw):
@@ -665,7 +665,9 @@ class CrashTest(Base):
     def test_sigkill_at_random_points(self):
         import random
         rng = random.Random(20261130)
-        write_conf(self.conf, {"dataplane": (True, {"0": [], "1": []})})
+        # Lists on CPUs this test may use: isolate really pins its command.
+        lists = DATAPLANE_LISTS
+        write_conf(self.conf, {"dataplane": (True, {cpus: [] for cpus in lists})})
         os.mkdir(os.path.join(self.conf, "owners"))  # as `kcm init` leaves it
         env = {**os.environ, "KCM_PROC_FS": "/proc"}
         for i in range(40):
@@ -677,7 +679,7 @@ class CrashTest(Base):
             self.assertEqual(holding_errors(self.conf), [], f"iteration {i}")
             r = run("describe", "--conf-dir=" + self.conf)
             self.assertEqual(r.returncode, 0, f"iteration {i}: {r.stderr}")
-            for cpus in ("0", "1"):
+            for cpus in lists:
                 self.assertIn(tasks_of(self.conf, "dataplane", cpus), ("", str(p.pid)))
             # A temp file of a killed writer may remain; readers skip it.
             owners = [n for n in os.listdir(os.path.join(self.conf, "owners"))
@@ -690,10 +692,10 @@ class CrashTest(Base):
             r = run("reconcile", "--conf-dir=" + self.conf, env={"KCM_PROC_FS": "/proc"})
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(holding_errors(self.conf), [], f"iteration {i}")
-            self.assertEqual(tasks_of(self.conf, "dataplane", "0"), "")
-            self.assertEqual(tasks_of(self.conf, "dataplane", "1"), "")
+            for cpus in lists:
+                self.assertEqual(tasks_of(self.conf, "dataplane", cpus), "")
             self.assertEqual(os.listdir(os.path.join(self.conf, "owners")), [])
-            for cpus in ("0", "1"):
+            for cpus in lists:
                 self.assertEqual(os.listdir(os.path.join(self.conf, "pools/dataplane", cpus)),
                                  ["tasks"], "reconcile removes temp files of killed writers")
 

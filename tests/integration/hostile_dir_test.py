@@ -13,6 +13,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -20,6 +21,8 @@ import unittest
 KCM = os.environ.get("KCM_BIN", "build/cli/kcm")
 HOOK = os.environ.get("KCM_HOOK_BIN", "build/hook/kcm-hook")
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
+from kcm_e2e import cpu_list  # noqa: E402
 TOPOLOGIES = os.path.join(os.path.dirname(HERE), "fixtures", "topologies")
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 NOT_KCM = "is not a kcm configuration directory (no pools/): run kcm init"
@@ -98,7 +101,7 @@ class Base(unittest.TestCase):
         self.cpu = str(cpus[-1])
         self.conf = write_conf(os.path.join(self.tmp, "kcm"), {
             "dataplane": (True, {self.cpu: []}),
-            "infra": (False, {",".join(map(str, cpus)): []}),
+            "infra": (False, {cpu_list(cpus): []}),
         })
         self.lock = os.path.join(self.conf, "lock")
         os.mkdir(os.path.join(self.tmp, "outside"), 0o755)
