@@ -32,18 +32,6 @@ class ConfigDirTest : public ConfDirTest {
   }
 };
 
-mode_t mode_of(const std::string& path) {
-  struct stat st;
-  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
-
-nlink_t links_of(const std::string& path) {
-  struct stat st;
-  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
-  return st.st_nlink;
-}
-
 // A file outside the configuration with content and a mode of its own, hard-linked at
 // `link` (same file system: both are under the test's temp dir).
 class OutsideFile {

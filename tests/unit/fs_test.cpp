@@ -18,18 +18,6 @@ namespace {
 namespace stdfs = std::filesystem;
 using namespace testing_support;
 
-mode_t mode_of(const std::string& path) {
-  struct stat st;
-  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
-
-nlink_t links_of(const std::string& path) {
-  struct stat st;
-  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
-  return st.st_nlink;
-}
-
 // Restores the process umask at the end of a scope.
 class ScopedUmask {
  public:

@@ -164,6 +164,19 @@ inline void make_example_conf(const std::string& conf) {
   }
 }
 
+// The permission bits and the link count of `path` itself (never followed).
+inline mode_t mode_of(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+inline nlink_t links_of(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_nlink;
+}
+
 // A test over a config directory at `conf` in a scratch directory; nothing is created.
 class ConfDirTest : public ::testing::Test {
  protected:
