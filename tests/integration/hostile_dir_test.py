@@ -373,9 +373,12 @@ class UnprivilegedUserTest(Base):
 class LockHolderTest(Base):
     def test_timeout_names_the_process_that_holds_the_lock(self):
         write_file(self.lock, "4242 kcm init\n", 0o600)  # a long-dead writer's record
-        holder = subprocess.Popen(["flock", "-s", self.lock, "sleep", "60"])
+        # flock(1) runs sleep as its child: kill the whole group, or the sleep keeps the
+        # test's output open for a minute.
+        holder = subprocess.Popen(["flock", "-s", self.lock, "sleep", "60"],
+                                  start_new_session=True)
         self.addCleanup(holder.wait)
-        self.addCleanup(holder.kill)
+        self.addCleanup(os.killpg, holder.pid, signal.SIGKILL)
         probe = os.open(self.lock, os.O_RDONLY | os.O_CLOEXEC)
         deadline = time.monotonic() + 10
         while True:  # until flock(1) holds it
