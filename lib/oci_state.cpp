@@ -43,8 +43,6 @@ OciState parse_oci_state(std::string_view text) {
   if (!doc.is_object()) throw bad_state("not a JSON object");
   OciState state;
   state.id = string_field(doc, "id");
-  state.status = string_field(doc, "status");
-  state.bundle = string_field(doc, "bundle");
   state.pid = pid_field(doc);
   if (auto it = doc.find("annotations"); it != doc.end() && !it->is_null()) {
     if (!it->is_object()) throw bad_state("\"annotations\" is not an object");

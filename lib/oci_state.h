@@ -2,10 +2,11 @@
 //   {"ociVersion": "1.0.2", "id": "...", "status": "creating", "pid": 4242,
 //    "bundle": "/path", "annotations": {"k": "v"}}
 //
-// Only id, pid and annotations matter to kcm. status is never relied on (runc says
-// "creating" at prestart, crun "created"), nor is pid at poststop (runc omits it, crun
-// sends 0). Parsing is pure; reading stdin is bounded so a runaway writer cannot make the
-// hook allocate without limit.
+// Only id, pid and annotations matter to kcm, and only they are read: every other field
+// is ignored whatever its type, so a runtime's quirk in one kcm does not use cannot refuse
+// a container. status is never relied on (runc says "creating" at prestart, crun
+// "created"), nor is pid at poststop (runc omits it, crun sends 0). Parsing is pure; reading stdin
+// is bounded so a runaway writer cannot make the hook allocate without limit.
 #pragma once
 
 #include <sys/types.h>
@@ -20,16 +21,14 @@ namespace kcm {
 inline constexpr std::size_t kMaxStateBytes = 1 << 20;
 
 struct OciState {
-  std::string id;      // "" when absent
-  pid_t pid = 0;       // 0 when absent
-  std::string status;  // informational only
-  std::string bundle;
+  std::string id;  // "" when absent
+  pid_t pid = 0;   // 0 when absent
   std::map<std::string, std::string> annotations;
 };
 
 // Throws a usage Error for malformed JSON (or nested deeper than json.h allows), a
-// non-object document, or a known field of the wrong type (id, status and bundle must be
-// strings, pid a non-negative integer, annotations an object of strings). Missing fields
+// non-object document, or a field kcm reads of the wrong type (id must be a string, pid a
+// non-negative integer, annotations an object of strings). Missing fields
 // are left at their defaults: which ones a stage needs is the caller's decision.
 OciState parse_oci_state(std::string_view text);
 
