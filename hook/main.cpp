@@ -132,7 +132,9 @@ int run(int argc, char** argv) {
     ::tzset();
     // Landlock: the conf dir, the container's cpuset cgroup (found before the sandbox,
     // because only its files may be written), procfs and sysfs to read (landlock.h).
-    const kcm::Procfs procfs(kcm::procfs_root_from_env());
+    const kcm::LockOptions lock{kProgram, kcm::lock_timeout_from_env(), kcm::sysfs_root_from_env(),
+                                kcm::procfs_root_from_env()};
+    const kcm::Procfs procfs(lock.procfs_root);
     std::optional<std::string> cgroup_dir;
     if (args.stage != "poststop" && state.pid > 0) {
       if (auto cgroup = kcm::cpuset_cgroup_of(procfs, state.pid, procfs.path(0, "mountinfo"))) {
@@ -140,14 +142,12 @@ int run(int argc, char** argv) {
       }
     }
     if (int abi = kcm::confine_hook_file_access(
-            {args.conf_dir, cgroup_dir, {procfs.root(), kcm::sysfs_root_from_env()}})) {
+            {args.conf_dir, cgroup_dir, {lock.procfs_root, lock.sysfs_root}})) {
       spdlog::debug("file access confined by Landlock ABI {}", abi);
     } else {
       spdlog::debug("file access not confined: this kernel has no Landlock");
     }
     const kcm::ConfigDir dir = kcm::ConfigDir::open(args.conf_dir);
-    const kcm::LockOptions lock{kProgram, kcm::lock_timeout_from_env(), kcm::sysfs_root_from_env(),
-                                kcm::procfs_root_from_env()};
     if (args.stage == "poststop") {
       // The state has no pid now: only a record whose process is gone is released.
       if (auto released = kcm::release(dir, state.id, lock, std::nullopt)) {

@@ -122,8 +122,7 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
                 quote(previous->owner) + "; refusing to take it over");
   }
   Pool pool = dir.read_pool(request.pool);
-  const bool same_process =
-      previous && previous->pid == request.pid && previous->start_time == request.start_time;
+  const bool same_process = previous && names_process(*previous, {request.pid, request.start_time});
   if (previous && !same_process &&
       !holder_gone(Procfs(lock.procfs_root).status(previous->pid), previous->start_time)) {
     throw Error("owner " + quote(request.owner) + " already holds CPU lists for live pid " +
@@ -177,7 +176,7 @@ std::optional<Owner> release(const ConfigDir& dir, const std::string& owner,
     spdlog::warn("not releasing the record stored for {}: it holds owner {}", owner, record->owner);
     return std::nullopt;
   }
-  const bool own = self && self->pid == record->pid && self->start_time == record->start_time;
+  const bool own = self && names_process(*record, *self);
   if (!own && !holder_gone(Procfs(lock.procfs_root).status(record->pid), record->start_time)) {
     spdlog::warn("not releasing CPU lists {} of {}: they belong to pid {}, which is still running",
                  joined(record->cpu_lists), owner, record->pid);

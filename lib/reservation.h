@@ -53,6 +53,11 @@ struct ProcessId {
   std::uint64_t start_time = 0;
 };
 
+// Whether `record` names that very process.
+inline bool names_process(const Owner& record, const ProcessId& process) {
+  return record.pid == process.pid && record.start_time == process.start_time;
+}
+
 // Under the exclusive lock:
 // - the same process already holds lists for `owner` in this pool (a repeated or retried
 //   hook call): returns them, first giving back to the tasks files any recorded list a
