@@ -64,9 +64,10 @@ bool names_list(const Owner& o, const std::string& pool, const std::string& list
 
 }  // namespace
 
-ReconcileReport build_reconcile_report(const Config& config, const std::vector<Owner>& owners,
-                                       const Procfs& procfs) {
-  Statuses statuses(procfs);
+namespace {
+
+ReconcileReport reconcile_report(const Config& config, const std::vector<Owner>& owners,
+                                 const Procfs& procfs, Statuses& statuses) {
   const auto by_pid = records_by_pid(owners);
   // Only a process that is provably gone, or provably another one (a record with another
   // start time names its PID), loses its CPUs. A task that no record names (the original
@@ -109,9 +110,8 @@ ReconcileReport build_reconcile_report(const Config& config, const std::vector<O
   return report;
 }
 
-std::vector<std::string> ownership_errors(const Config& config, const std::vector<Owner>& owners,
-                                          const Procfs& procfs) {
-  Statuses statuses(procfs);
+std::vector<std::string> ownership_errors_of(const Config& config, const std::vector<Owner>& owners,
+                                             Statuses& statuses) {
   std::vector<std::string> errors;
   for (const auto& [pool_name, pool] : config.pools) {
     if (!pool.exclusive) continue;
@@ -152,6 +152,20 @@ std::vector<std::string> ownership_errors(const Config& config, const std::vecto
     }
   }
   return errors;
+}
+
+}  // namespace
+
+ReconcileReport build_reconcile_report(const Config& config, const std::vector<Owner>& owners,
+                                       const Procfs& procfs) {
+  Statuses statuses(procfs);
+  return reconcile_report(config, owners, procfs, statuses);
+}
+
+std::vector<std::string> ownership_errors(const Config& config, const std::vector<Owner>& owners,
+                                          const Procfs& procfs) {
+  Statuses statuses(procfs);
+  return ownership_errors_of(config, owners, statuses);
 }
 
 json reconcile_json(const ReconcileReport& report) {
@@ -229,12 +243,14 @@ json node_report_json(const ConfigDir* dir, const std::string& path,
       try {
         std::vector<std::string> misnamed;
         const std::vector<Owner> owners = dir->read_owners(&misnamed);
-        ReconcileReport rr = build_reconcile_report(*config, owners, *procfs);
+        // Both checks judge the same PIDs: each is read from procfs once.
+        Statuses statuses(*procfs);
+        ReconcileReport rr = reconcile_report(*config, owners, *procfs, statuses);
         for (const auto& r : rr.reclaimed) {
           task_errors.push_back("Task " + std::to_string(r.pid) + " in " + r.pool + ":" + r.cpus +
                                 " is not running (kcm reconcile would reclaim it)");
         }
-        owner_errors = ownership_errors(*config, owners, *procfs);
+        owner_errors = ownership_errors_of(*config, owners, statuses);
         owner_errors.insert(owner_errors.end(), misnamed.begin(), misnamed.end());
       } catch (const Error& e) {
         task_errors.push_back(e.what());
