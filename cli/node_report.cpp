@@ -34,7 +34,7 @@ Action add_node_report(CLI::App& app) {
       held.emplace(
           dir->lock(LockMode::kShared, "kcm node-report", lock_timeout_from_env(), procfs.root()));
     } catch (const Error& e) {
-      if (e.exit_code() == kExitUsage) throw;
+      if (e.is_usage()) throw;
       spdlog::warn("{}", e.what());
       dir.reset();
     }

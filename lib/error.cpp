@@ -1,5 +1,6 @@
 #include "error.h"
 
+#include <cerrno>
 #include <cstring>
 
 namespace kcm {
@@ -25,26 +26,37 @@ std::string quote(std::string_view s) {
   return out;
 }
 
-Error sys_error(std::string_view op, std::string_view object, int err) {
-  return op_error(op, object, std::strerror(err));
-}
+namespace {
 
-Error op_error(std::string_view op, std::string_view object, std::string_view cause) {
+std::string op_message(std::string_view op, std::string_view object, std::string_view cause) {
   std::string msg(op);
   msg += ' ';
   msg += quote(object);
   msg += ": ";
   msg += cause;
-  return Error(msg);
+  return msg;
 }
 
-Error usage_error(const std::string& message) { return Error(message, kExitUsage); }
+}  // namespace
+
+Error sys_error(std::string_view op, std::string_view object, int err) {
+  const bool absent = err == ENOENT || err == ENOTDIR || err == ESRCH;
+  return Error(op_message(op, object, std::strerror(err)),
+               absent ? ErrorKind::kNotFound : ErrorKind::kOther, err);
+}
+
+Error op_error(std::string_view op, std::string_view object, std::string_view cause,
+               ErrorKind kind) {
+  return Error(op_message(op, object, cause), kind);
+}
+
+Error usage_error(const std::string& message) { return Error(message, ErrorKind::kUsage); }
 
 Error with_context(std::string_view context, const Error& e) {
   std::string msg(context);
   msg += ": ";
   msg += e.what();
-  return Error(msg, e.exit_code());
+  return Error(msg, e.kind(), e.sys_errno());
 }
 
 }  // namespace kcm

@@ -163,7 +163,7 @@ void release_after_failure(const ConfigDir& dir, const std::string& owner, const
     release(dir, owner, lock, self);
   } catch (const Error& e) {
     throw Error(std::string(failure.what()) + "; rolling back failed too: " + e.what(),
-                failure.exit_code());
+                failure.kind(), failure.sys_errno());
   }
 }
 

@@ -43,6 +43,36 @@ TEST(ErrorTest, WithContextPrefixesAndKeepsExitCode) {
   EXPECT_EQ(failure.exit_code(), kExitFailure);
 }
 
+TEST(ErrorTest, SysErrorOfAnAbsentObjectIsNotFoundAndKeepsErrno) {
+  for (int err : {ENOENT, ENOTDIR, ESRCH}) {
+    Error e = sys_error("open", "/x", err);
+    EXPECT_TRUE(e.is_not_found()) << err;
+    EXPECT_EQ(e.sys_errno(), err);
+    EXPECT_EQ(e.exit_code(), kExitFailure);
+  }
+  Error denied = sys_error("open", "/x", EACCES);
+  EXPECT_EQ(denied.kind(), ErrorKind::kOther);
+  EXPECT_EQ(denied.sys_errno(), EACCES);
+  EXPECT_FALSE(usage_error("bad").is_not_found());
+  EXPECT_TRUE(usage_error("bad").is_usage());
+  EXPECT_EQ(Error("cause").sys_errno(), 0);
+}
+
+TEST(ErrorTest, WithContextKeepsKindAndErrno) {
+  Error e = with_context("outer", sys_error("stat", "/x", ENOENT));
+  EXPECT_TRUE(e.is_not_found());
+  EXPECT_EQ(e.sys_errno(), ENOENT);
+  EXPECT_TRUE(with_context("outer", usage_error("bad")).is_usage());
+  EXPECT_TRUE(op_error("find", "pool", "absent", ErrorKind::kNotFound).is_not_found());
+}
+
+TEST(ErrorTest, IfFoundTurnsOnlyNotFoundIntoNullopt) {
+  EXPECT_EQ(if_found([] { return 7; }), 7);
+  EXPECT_EQ(if_found([]() -> int { throw sys_error("open", "/x", ENOENT); }), std::nullopt);
+  EXPECT_THROW(if_found([]() -> int { throw sys_error("open", "/x", EACCES); }), Error);
+  EXPECT_THROW(if_found([]() -> int { throw usage_error("bad"); }), Error);
+}
+
 TEST(ErrorTest, ContextNestsOutermostFirst) {
   Error e = with_context("outer", with_context("inner", Error("cause")));
   EXPECT_STREQ(e.what(), "outer: inner: cause");
