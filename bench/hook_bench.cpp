@@ -57,7 +57,7 @@ class TempConfigDir {
       dataplane.lists[name] = CpuList{name, CpuSet::parse(name), {}};
     Pool infra{"infra", false, {{"0-1", CpuList{"0-1", CpuSet::parse("0-1"), {}}}}};
     layout.pools = {{"dataplane", dataplane}, {"infra", infra}};
-    ConfigDir::create(path_ + "/conf", layout);
+    ConfigDir::create(path_ + "/conf", layout, {"hook_bench", "hook_bench: "});
   }
   ~TempConfigDir() { std::system(("rm -rf " + path_).c_str()); }
   std::string conf() const { return path_ + "/conf"; }
@@ -71,10 +71,10 @@ void reserve_release(benchmark::State& st, const char* pool) {
   const ConfigDir dir = ConfigDir::open(tmp.conf());
   const pid_t pid = ::getpid();
   const ReservationRequest request{"bench-container", pid, *Procfs().start_time(pid), pool, 1};
-  const LockOptions lock{"hook_bench", std::chrono::seconds(30), "/sys", "/proc"};
+  const LockOptions lock{"hook_bench", "hook_bench: ", std::chrono::seconds(30), "/proc"};
   const ProcessId self{request.pid, request.start_time};
   for (auto _ : st) {
-    benchmark::DoNotOptimize(reserve(dir, request, lock));
+    benchmark::DoNotOptimize(reserve(dir, request, lock, "/sys"));
     benchmark::DoNotOptimize(release(dir, request.owner, lock, self));
   }
 }

@@ -8,12 +8,15 @@
 #include <memory>
 #include <string>
 
+#include "env.h"
 #include "error.h"
+#include "lock.h"
 
 namespace kcm::cli {
 
-// Runs a parsed subcommand; returns the process exit code or throws kcm::Error.
-using Action = std::function<int()>;
+// Runs a parsed subcommand with the settings main read from the environment; returns the
+// process exit code or throws kcm::Error.
+using Action = std::function<int(const Settings&)>;
 
 Action add_init(CLI::App& app);
 Action add_discover(CLI::App& app);
@@ -37,8 +40,6 @@ inline constexpr CommandEntry kCommands[] = {
     {"install", add_install},
     {"node-report", add_node_report},
 };
-
-inline constexpr const char* kDefaultConfDir = "/etc/kcm";
 
 // Adds a subcommand. -h/--help anywhere prints the document's usage block (main does
 // that before parsing), so CLI11's own help flag is off.
@@ -67,6 +68,11 @@ inline std::shared_ptr<ConfDirOptions> add_conf_dir_options(CLI::App& sub, bool 
     sub.add_flag("--publish", opts->publish, "Publish the report to the Kubernetes API server");
   }
   return opts;
+}
+
+// How `program` ("kcm describe") takes the directory's lock.
+inline LockOptions lock_options(const Settings& settings, const std::string& program) {
+  return {program, "kcm: error: ", settings.lock_timeout(), settings.procfs_root};
 }
 
 // Prints a document to stdout and flushes it, so it is out before any later error.

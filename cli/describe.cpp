@@ -10,11 +10,11 @@ Action add_describe(CLI::App& app) {
   auto opts = add_conf_dir_options(
       add_subcommand(app, "describe", "Print a JSON representation of the config directory"),
       /*with_publish=*/false);
-  return [opts] {
+  return [opts](const Settings& settings) {
     ConfigDir dir = ConfigDir::open(opts->conf_dir);
     Config config;
     {
-      DirLock held = dir.lock(LockMode::kShared, "kcm describe", lock_timeout_from_env());
+      DirLock held = dir.lock(LockMode::kShared, lock_options(settings, "kcm describe"));
       config = dir.read();
     }
     print_document(to_document(describe_json(opts->conf_dir, config)));

@@ -11,11 +11,11 @@ Action add_discover(CLI::App& app) {
   auto opts = add_conf_dir_options(
       add_subcommand(app, "discover", "Advertise dataplane CPU lists on the Kubernetes node"),
       /*with_publish=*/false);
-  return [opts] {
+  return [opts](const Settings& settings) {
     ConfigDir dir = ConfigDir::open(opts->conf_dir);
     Pool dataplane;
     {
-      DirLock held = dir.lock(LockMode::kShared, "kcm discover", lock_timeout_from_env());
+      DirLock held = dir.lock(LockMode::kShared, lock_options(settings, "kcm discover"));
       dataplane = dir.read_pool("dataplane");
     }
     if (dataplane.lists.empty()) {

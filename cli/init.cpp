@@ -43,13 +43,13 @@ Action add_init(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub.add_option("--num-cp-cores", opts->cp_cores, "Number of control plane cores")
       ->check(CLI::NonNegativeNumber);
-  return [opts] {
-    const std::string sysfs = sysfs_root_from_env();
+  return [opts](const Settings& settings) {
+    const std::string sysfs = settings.sysfs_root;
     Topology topology = Topology::read(sysfs);
     PoolLayout layout = plan_pools(topology, opts->dp_cores, opts->cp_cores);
     for (const std::string& w : layout.warnings) spdlog::warn("{}", w);
     warn_without_free_hugepages(sysfs);
-    ConfigDir::create(opts->conf_dir, layout.config);
+    ConfigDir::create(opts->conf_dir, layout.config, lock_options(settings, "kcm init"));
     return kExitOk;
   };
 }

@@ -32,7 +32,7 @@ Action add_install(CLI::App& app) {
   CLI::App& sub = add_subcommand(app, "install", "Install kcm into a directory");
   auto install_dir = std::make_shared<std::string>();
   sub.add_option("--install-dir", *install_dir, "KCM install directory")->required();
-  return [install_dir] {
+  return [install_dir](const Settings&) {
     std::error_code ec;
     std::filesystem::create_directories(*install_dir, ec);
     if (ec) throw op_error("create directory", *install_dir, ec.message());

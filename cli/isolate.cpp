@@ -103,9 +103,9 @@ Action add_isolate(CLI::App& app) {
   sub.add_option("--pool", opts->pool, "Pool name")->required();
   sub.add_option("command", opts->command, "Command to isolate")->required();
   sub.add_option("args", opts->args, "Command arguments");
-  return [opts] {
+  return [opts](const Settings& settings) {
     validate_pool_name(opts->pool);
-    Procfs procfs(required_procfs_root_from_env("isolate"));
+    Procfs procfs(settings.required_procfs_root("isolate"));
     ConfigDir dir = ConfigDir::open(opts->conf_dir);
     const pid_t pid = procfs.self_pid();
     auto start_time = procfs.start_time(pid);
@@ -114,10 +114,9 @@ Action add_isolate(CLI::App& app) {
                      "no such process: is KCM_PROC_FS the host's procfs?");
     }
     const std::string owner = "isolate-" + std::to_string(pid);
-    const LockOptions lock{"kcm isolate", lock_timeout_from_env(), sysfs_root_from_env(),
-                           procfs.root()};
+    const LockOptions lock = lock_options(settings, "kcm isolate");
     const ProcessId self{pid, *start_time};
-    Reservation r = reserve(dir, {owner, pid, *start_time, opts->pool, 1}, lock);
+    Reservation r = reserve(dir, {owner, pid, *start_time, opts->pool, 1}, lock, settings.sysfs_root);
     std::string command_line = opts->command;
     for (const std::string& arg : opts->args) command_line += " " + arg;
     int status;

@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
     return kcm::kExitOk;
   }
   try {
-    kcm::init_logging("kcm");
+    const kcm::Settings settings = kcm::read_settings();
+    kcm::init_logging("kcm", settings.log_level);
     CLI::App app("kcm", "kcm");
     app.set_help_flag();
     bool version = false;
@@ -136,7 +137,7 @@ int main(int argc, char** argv) {
     }
     auto used = app.get_subcommands();
     if (used.empty()) return usage_failure("no subcommand given");
-    return actions.at(used.front()->get_name())();
+    return actions.at(used.front()->get_name())(settings);
   } catch (const kcm::Error& e) {
     std::cerr << "kcm: error: " << e.what() << "\n";
     return e.exit_code();

@@ -18,21 +18,21 @@ Action add_node_report(CLI::App& app) {
   auto opts = add_conf_dir_options(
       add_subcommand(app, "node-report", "Report node-level configuration problems"),
       /*with_publish=*/true);
-  return [opts] {
+  return [opts](const Settings& settings) {
     std::optional<Topology> topology;
     try {
-      topology = Topology::read(sysfs_root_from_env());
+      topology = Topology::read(settings.sysfs_root);
     } catch (const Error& e) {
       spdlog::warn("skipping the CPU check: {}", e.what());
     }
-    Procfs procfs(procfs_root_from_env());
+    Procfs procfs(settings.procfs_root);
     // The report describes an unreadable directory instead of failing on it.
     std::optional<ConfigDir> dir;
     std::optional<DirLock> held;
     try {
       dir.emplace(ConfigDir::open(opts->conf_dir));
       held.emplace(
-          dir->lock(LockMode::kShared, "kcm node-report", lock_timeout_from_env(), procfs.root()));
+          dir->lock(LockMode::kShared, lock_options(settings, "kcm node-report")));
     } catch (const Error& e) {
       if (e.is_usage()) throw;
       spdlog::warn("{}", e.what());

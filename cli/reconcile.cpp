@@ -15,13 +15,13 @@ Action add_reconcile(CLI::App& app) {
   auto opts = add_conf_dir_options(
       add_subcommand(app, "reconcile", "Remove invalid PIDs from the config directory"),
       /*with_publish=*/true);
-  return [opts] {
-    Procfs procfs(required_procfs_root_from_env("reconcile"));
+  return [opts](const Settings& settings) {
+    Procfs procfs(settings.required_procfs_root("reconcile"));
     ConfigDir dir = ConfigDir::open(opts->conf_dir);
     nlohmann::json report;
     {
       DirLock held =
-          dir.lock(LockMode::kExclusive, "kcm reconcile", lock_timeout_from_env(), procfs.root());
+          dir.lock(LockMode::kExclusive, lock_options(settings, "kcm reconcile"));
       ReconcileReport rr = build_reconcile_report(dir.read(), dir.read_owners(), procfs);
       report = reconcile_json(rr);
       print_document(to_document(report));

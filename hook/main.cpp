@@ -33,7 +33,7 @@ constexpr char kUsage[] =
     "  STAGE: prestart or createRuntime (pin the container), poststop (release it)\n";
 
 struct Args {
-  std::string conf_dir = "/etc/kcm";
+  std::string conf_dir = kcm::kDefaultConfDir;
   std::string stage;
 };
 
@@ -75,7 +75,7 @@ void apply(const kcm::Procfs& procfs, pid_t pid, const kcm::CpuSet& cpus) {
 }
 
 int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state, const kcm::PoolRequest& request,
-             const kcm::LockOptions& lock) {
+             const kcm::LockOptions& lock, const std::string& sysfs_root) {
   if (state.pid <= 0) throw kcm::usage_error("OCI state has no \"pid\"");
   kcm::Procfs procfs(lock.procfs_root);
   auto start_time = procfs.start_time(state.pid);
@@ -85,7 +85,8 @@ int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state, const kcm::P
   const kcm::ProcessId self{state.pid, *start_time};
   kcm::Reservation r;
   try {
-    r = kcm::reserve(dir, {state.id, state.pid, *start_time, request.pool, request.count}, lock);
+    r = kcm::reserve(dir, {state.id, state.pid, *start_time, request.pool, request.count}, lock,
+                     sysfs_root);
   } catch (const kcm::Error& e) {
     throw kcm::with_context(
         "annotation " + kcm::quote(request.pool_annotation) + "=" + kcm::quote(request.pool), e);
@@ -109,7 +110,8 @@ int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state, const kcm::P
 
 int run(int argc, char** argv) {
   const Args args = parse_args(argc, argv);
-  kcm::init_logging(kProgram, /*also_syslog=*/true);
+  const kcm::Settings settings = kcm::read_settings();
+  kcm::init_logging(kProgram, settings.log_level, /*also_syslog=*/true);
   kcm::install_hook_seccomp_filter();
   const kcm::OciState state = kcm::parse_oci_state(kcm::read_state(STDIN_FILENO, "stdin"));
 
@@ -132,8 +134,8 @@ int run(int argc, char** argv) {
     ::tzset();
     // Landlock: the conf dir, the container's cpuset cgroup (found before the sandbox,
     // because only its files may be written), procfs and sysfs to read (landlock.h).
-    const kcm::LockOptions lock{kProgram, kcm::lock_timeout_from_env(), kcm::sysfs_root_from_env(),
-                                kcm::procfs_root_from_env()};
+    const kcm::LockOptions lock{kProgram, std::string(kProgram) + ": ", settings.lock_timeout(),
+                                settings.procfs_root};
     const kcm::Procfs procfs(lock.procfs_root);
     std::optional<std::string> cgroup_dir;
     if (args.stage != "poststop" && state.pid > 0) {
@@ -142,7 +144,7 @@ int run(int argc, char** argv) {
       }
     }
     if (int abi = kcm::confine_hook_file_access(
-            {args.conf_dir, cgroup_dir, {lock.procfs_root, lock.sysfs_root}})) {
+            {args.conf_dir, cgroup_dir, {settings.procfs_root, settings.sysfs_root}})) {
       spdlog::debug("file access confined by Landlock ABI {}", abi);
     } else {
       spdlog::debug("file access not confined: this kernel has no Landlock");
@@ -155,7 +157,7 @@ int run(int argc, char** argv) {
       }
       return kcm::kExitOk;
     }
-    return allocate(dir, state, *request, lock);
+    return allocate(dir, state, *request, lock, settings.sysfs_root);
   } catch (const kcm::Error& e) {
     throw kcm::with_context(args.stage + " container " + kcm::quote(state.id), e);
   }

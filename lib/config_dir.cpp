@@ -128,9 +128,8 @@ std::string ConfigDir::pool_path(const std::string& pool) const {
   return join_path(join_path(path_, kPools), pool);
 }
 
-DirLock ConfigDir::lock(LockMode mode, const std::string& program,
-                        std::chrono::milliseconds timeout, const std::string& procfs_root) const {
-  return DirLock::acquire(fd_.get(), path_, mode, program, timeout, procfs_root);
+DirLock ConfigDir::lock(LockMode mode, const LockOptions& options) const {
+  return DirLock::acquire(fd_.get(), path_, mode, options);
 }
 
 Pool ConfigDir::read_pool_at(int pools_fd, const std::string& name) const {
@@ -317,7 +316,7 @@ int ConfigDir::remove_stale_temp_files() const {
   return removed;
 }
 
-void ConfigDir::create(const std::string& path, const Config& layout) {
+void ConfigDir::create(const std::string& path, const Config& layout, const LockOptions& lock) {
   const bool created = ::mkdir(path.c_str(), kTreeMode) == 0;
   if (!created && errno != EEXIST) throw sys_error("create config directory", path, errno);
   const ConfigDir dir(path, open_dir(path));
@@ -333,7 +332,7 @@ void ConfigDir::create(const std::string& path, const Config& layout) {
     }
   };
   for (const DirEntry& ent : list_dir(dir.fd(), path)) check_left_by_init(ent);
-  DirLock held = dir.lock(LockMode::kExclusive, "kcm init", lock_timeout_from_env());
+  DirLock held = dir.lock(LockMode::kExclusive, lock);
   for (const DirEntry& ent : list_dir(dir.fd(), path)) {
     check_left_by_init(ent);
     if (ent.name != "lock") remove_tree_at(dir.fd(), ent.name, join_path(path, ent.name));

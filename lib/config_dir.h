@@ -65,15 +65,13 @@ class ConfigDir {
   // nothing, when it holds anything but what an interrupted init leaves (a lock file
   // lock.h is_kcm_lock_file accepts, a .pools.tmp-* directory), then builds pools/ under
   // a temp name inside it and renames it into place (the directory itself may be a bind
-  // mount, so it cannot be renamed).
-  static void create(const std::string& path, const Config& layout);
+  // mount, so it cannot be renamed). `lock`: how init takes the directory's lock.
+  static void create(const std::string& path, const Config& layout, const LockOptions& lock);
 
   const std::string& path() const { return path_; }
   int fd() const { return fd_.get(); }
 
-  // `procfs_root`: where a timeout looks up the lock's holders (lock.h).
-  DirLock lock(LockMode mode, const std::string& program, std::chrono::milliseconds timeout,
-               const std::string& procfs_root = "/proc") const;
+  DirLock lock(LockMode mode, const LockOptions& options) const;
 
   // Whole snapshot. Throws Error naming the first file that is missing, malformed, a
   // symlink or of an unexpected type.

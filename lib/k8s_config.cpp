@@ -54,12 +54,6 @@ std::string server_url(const std::string& host, const std::string& port) {
 
 }  // namespace
 
-std::optional<std::string> process_env(const std::string& name) {
-  const char* value = std::getenv(name.c_str());
-  if (value == nullptr) return std::nullopt;
-  return std::string(value);
-}
-
 InClusterConfig load_in_cluster_config(const EnvLookup& env, NeedNamespace need) {
   std::optional<std::string> host = env("KUBERNETES_SERVICE_HOST");
   if (!host || host->empty()) {

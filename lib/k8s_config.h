@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 
+#include "env.h"
+
 namespace kcm {
 
 inline constexpr char kServiceAccountDir[] = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -21,9 +23,6 @@ inline constexpr char kServiceAccountDir[] = "/var/run/secrets/kubernetes.io/ser
 // setting; docs/kubernetes.md says so.
 inline constexpr char kServiceAccountDirEnv[] = "KCM_K8S_SERVICEACCOUNT_DIR";
 
-// Reads one environment variable; nullopt when unset. process_env is the real one.
-using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
-std::optional<std::string> process_env(const std::string& name);
 
 struct InClusterConfig {
   std::string server;         // "https://10.96.0.1:443", "https://[fd00::1]:443"

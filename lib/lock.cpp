@@ -41,12 +41,10 @@ void on_hold_timeout(int) {
   ::_exit(kExitFailure);
 }
 
-// Printed the way the holder's main prints its errors: "kcm: error: ..." for the CLI
-// ("kcm isolate"), "kcm-hook: ..." for the others.
-void arm_watchdog(const std::string& lock_path, const std::string& program,
+// Printed the way the holder's main prints its errors (LockOptions::error_prefix).
+void arm_watchdog(const std::string& lock_path, const std::string& error_prefix,
                   std::chrono::milliseconds timeout) {
-  const std::string name = program.substr(0, program.find(' '));
-  std::string msg = name + (name == "kcm" ? ": error: " : ": ") + "held lock " + quote(lock_path) +
+  std::string msg = error_prefix + "held lock " + quote(lock_path) +
                     " longer than " + format_seconds(timeout) +
                     " s (KCM_LOCK_TIMEOUT); giving up\n";
   g_watchdog_length = std::min(msg.size(), sizeof g_watchdog_message);
@@ -215,8 +213,8 @@ bool is_kcm_lock_file(int conf_dirfd) {
 }
 
 DirLock DirLock::acquire(int conf_dirfd, const std::string& conf_path, LockMode mode,
-                         const std::string& program, std::chrono::milliseconds timeout,
-                         const std::string& procfs_root) {
+                         const LockOptions& options) {
+  const std::chrono::milliseconds timeout = options.timeout;
   const std::string path = join_path(conf_path, kLockName);
   DirLock lock;
   lock.fd_ = open_lock_file(conf_dirfd, path, mode);
@@ -231,18 +229,18 @@ DirLock DirLock::acquire(int conf_dirfd, const std::string& conf_path, LockMode 
     if (std::chrono::steady_clock::now() >= deadline) {
       throw op_error("lock", path,
                      "timed out after " + format_seconds(timeout) +
-                         " s (KCM_LOCK_TIMEOUT) waiting for " + holders_of(fd, procfs_root));
+                         " s (KCM_LOCK_TIMEOUT) waiting for " + holders_of(fd, options.procfs_root));
     }
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(20000));
   }
   if (mode == LockMode::kExclusive) {
-    const std::string holder = std::to_string(::getpid()) + " " + program + "\n";
+    const std::string holder = std::to_string(::getpid()) + " " + options.program + "\n";
     if (::ftruncate(fd, 0) == 0) {
       ssize_t ignored = ::pwrite(fd, holder.data(), holder.size(), 0);
       (void)ignored;  // diagnostics only
     }
-    arm_watchdog(path, program, timeout);
+    arm_watchdog(path, options.error_prefix, timeout);
     lock.watchdog_ = true;
   }
   return lock;
@@ -257,19 +255,5 @@ void DirLock::release() {
 }
 
 DirLock::~DirLock() { release(); }
-
-std::chrono::milliseconds lock_timeout_from_env() {
-  const char* value = std::getenv("KCM_LOCK_TIMEOUT");
-  if (value == nullptr || *value == '\0') return std::chrono::seconds(30);
-  char* end = nullptr;
-  errno = 0;
-  double seconds = std::strtod(value, &end);
-  if (errno != 0 || end == value || *end != '\0' || !std::isfinite(seconds) || seconds <= 0 ||
-      seconds > 86400) {
-    throw usage_error("KCM_LOCK_TIMEOUT: " + quote(value) +
-                      " is not a number of seconds between 0 and 86400");
-  }
-  return std::chrono::milliseconds(static_cast<long long>(std::ceil(seconds * 1000)));
-}
 
 }  // namespace kcm

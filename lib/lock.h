@@ -30,13 +30,19 @@ namespace kcm {
 
 enum class LockMode { kShared, kExclusive };
 
+// Who takes the lock, and how long it may wait for it and hold it.
+struct LockOptions {
+  std::string program;       // recorded in the lock file: "kcm-hook", "kcm isolate"
+  std::string error_prefix;  // begins the watchdog's message as the program's errors begin
+  std::chrono::milliseconds timeout{30000};  // Settings::lock_timeout()
+  std::string procfs_root = "/proc";         // where a timeout looks up the lock's holders
+};
+
 class DirLock {
  public:
   // An exclusive holder records "<pid> <program>\n" in the lock file for diagnostics.
-  // `procfs_root` is where the timeout message looks up the holders.
   static DirLock acquire(int conf_dirfd, const std::string& conf_path, LockMode mode,
-                         const std::string& program, std::chrono::milliseconds timeout,
-                         const std::string& procfs_root = "/proc");
+                         const LockOptions& options);
 
   DirLock(DirLock&&) noexcept = default;
   DirLock& operator=(DirLock&&) noexcept = default;
@@ -59,9 +65,5 @@ bool is_kcm_lock_file(int conf_dirfd);
 // The PIDs that hold flock(2) locks on the file `dev`/`ino`, from the text of
 // /proc/locks (waiters, marked "->", hold nothing), in the order listed.
 std::vector<pid_t> flock_holders(std::string_view proc_locks, dev_t dev, ino_t ino);
-
-// KCM_LOCK_TIMEOUT in seconds (a positive number, fractions allowed), default 30.
-// Throws a usage Error for anything else.
-std::chrono::milliseconds lock_timeout_from_env();
 
 }  // namespace kcm

@@ -5,19 +5,17 @@
 #include <spdlog/spdlog.h>
 #include <syslog.h>
 
-#include <cstdlib>
-
 #include "error.h"
 
 namespace kcm {
 
-void init_logging(const std::string& program, bool also_syslog) {
+void init_logging(const std::string& program, const std::string& level_name, bool also_syslog) {
   spdlog::level::level_enum level = spdlog::level::warn;
-  if (const char* value = std::getenv("KCM_LOG_LEVEL"); value != nullptr && *value != '\0') {
-    level = spdlog::level::from_str(value);
+  if (!level_name.empty()) {
+    level = spdlog::level::from_str(level_name);
     // from_str answers "off" for anything it does not know.
-    if (level == spdlog::level::off && std::string(value) != "off") {
-      throw usage_error("KCM_LOG_LEVEL: " + quote(value) +
+    if (level == spdlog::level::off && level_name != "off") {
+      throw usage_error("KCM_LOG_LEVEL: " + quote(level_name) +
                         " is not one of trace, debug, info, warn, error, off");
     }
   }

@@ -44,12 +44,14 @@ std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
-std::map<int, int> node_map_for(int count, const LockOptions& lock) {
-  return count > 1 ? read_node_map(lock.sysfs_root) : std::map<int, int>{};
+// The NUMA node map matters only to a request for more than one list.
+std::map<int, int> node_map_for(int count, const std::string& sysfs_root) {
+  return count > 1 ? read_node_map(sysfs_root) : std::map<int, int>{};
 }
 
-Choice choose(const Pool& pool, const std::string& owner, int count, const LockOptions& lock) {
-  Choice choice = choose_lists(pool, count, node_map_for(count, lock));
+Choice choose(const Pool& pool, const std::string& owner, int count,
+              const std::string& sysfs_root) {
+  Choice choice = choose_lists(pool, count, node_map_for(count, sysfs_root));
   if (choice.spans_nodes) {
     spdlog::warn("{}: no NUMA node has {} free lists in pool {}; taking them across nodes", owner,
                  count, pool.name);
@@ -76,7 +78,8 @@ void write_tasks_of(const ConfigDir& dir, Pool& pool, const Owner& record,
 // The same process asks again. A writer killed between the record and the tasks files
 // left recorded lists without its PID: each is given back when still free, else replaced
 // by another free one, so the record and the tasks files agree again.
-bool complete(const ConfigDir& dir, Pool& pool, Owner& record, int count, const LockOptions& lock) {
+bool complete(const ConfigDir& dir, Pool& pool, Owner& record, int count,
+              const std::string& sysfs_root) {
   std::vector<std::string> kept, missing;
   for (const std::string& name : record.cpu_lists) {
     auto it = pool.lists.find(name);
@@ -92,7 +95,7 @@ bool complete(const ConfigDir& dir, Pool& pool, Owner& record, int count, const 
     Pool remaining = pool;  // the kept lists are this holder's, not free
     for (const std::string& name : kept) remaining.lists.erase(name);
     const int more = count - static_cast<int>(kept.size());
-    for (const std::string& name : choose(remaining, record.owner, more, lock).lists) {
+    for (const std::string& name : choose(remaining, record.owner, more, sysfs_root).lists) {
       kept.push_back(name);
       missing.push_back(name);
     }
@@ -111,9 +114,9 @@ bool complete(const ConfigDir& dir, Pool& pool, Owner& record, int count, const 
 }  // namespace
 
 Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
-                    const LockOptions& lock) {
+                    const LockOptions& lock, const std::string& sysfs_root) {
   validate_pool_name(request.pool);
-  DirLock held = dir.lock(LockMode::kExclusive, lock.program, lock.timeout, lock.procfs_root);
+  DirLock held = dir.lock(LockMode::kExclusive, lock);
   std::optional<Owner> previous = dir.read_owner(request.owner);
   if (previous && previous->owner != request.owner) {
     // Names are one-to-one (owner.h), so only a hand-made file or a SHA-256 collision gets
@@ -132,7 +135,7 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
   Reservation out;
   if (same_process && previous->pool == request.pool) {
     out.record = *previous;
-    out.existing = !complete(dir, pool, out.record, request.count, lock);
+    out.existing = !complete(dir, pool, out.record, request.count, sysfs_root);
   } else {
     // The record is stale (its process is gone) or the same process moves to another
     // pool. Choose as if it were already released, but release it only once the choice
@@ -143,7 +146,7 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
         if (it != pool.lists.end()) std::erase(it->second.tasks, previous->pid);
       }
     }
-    Choice choice = choose(pool, request.owner, request.count, lock);
+    Choice choice = choose(pool, request.owner, request.count, sysfs_root);
     if (previous) {
       spdlog::info("{}: releasing the record of pid {}", request.owner, previous->pid);
       release_locked(dir, *previous);
@@ -169,7 +172,7 @@ void release_after_failure(const ConfigDir& dir, const std::string& owner, const
 
 std::optional<Owner> release(const ConfigDir& dir, const std::string& owner,
                              const LockOptions& lock, const std::optional<ProcessId>& self) {
-  DirLock held = dir.lock(LockMode::kExclusive, lock.program, lock.timeout, lock.procfs_root);
+  DirLock held = dir.lock(LockMode::kExclusive, lock);
   std::optional<Owner> record = dir.read_owner(owner);
   if (!record) return std::nullopt;
   if (record->owner != owner) {

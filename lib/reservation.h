@@ -40,13 +40,6 @@ struct Reservation {
   bool existing = false;  // the holder already had these lists (a repeated hook call)
 };
 
-struct LockOptions {
-  std::string program;  // recorded in the lock file
-  std::chrono::milliseconds timeout;
-  std::string sysfs_root;   // for the NUMA node map, read only when count > 1
-  std::string procfs_root;  // to judge whether a recorded holder still runs
-};
-
 // A process as a record names it: the PID and its start time tell a reused PID apart.
 struct ProcessId {
   pid_t pid = 0;
@@ -67,8 +60,10 @@ inline bool names_process(const Owner& record, const ProcessId& process) {
 // - `owner`'s record names another process that still runs (or may: procfs.h kUnknown):
 //   throws, as when the pool does not exist or cannot satisfy the request.
 // Every refusal changes nothing.
+// `lock.procfs_root` also judges whether a recorded holder still runs; `sysfs_root` gives
+// the NUMA node map, read only when more than one list is asked for.
 Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
-                    const LockOptions& lock);
+                    const LockOptions& lock, const std::string& sysfs_root);
 
 // Under the exclusive lock: removes the holder's pid from its lists and deletes its
 // record, when the record names `self` (a holder giving its own lists back) or a process

@@ -44,12 +44,6 @@ std::string dirname_of(const std::string& path) {
 
 }  // namespace
 
-std::string runtime_config_path() {
-  const char* value = std::getenv("KCM_RUNTIME_CONFIG");
-  if (value != nullptr && *value != '\0') return value;
-  return kDefaultRuntimeConfigPath;
-}
-
 RuntimeConfig parse_runtime_config(std::string_view text, const std::string& display) {
   nlohmann::json doc;
   try {

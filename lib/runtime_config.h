@@ -13,20 +13,18 @@
 #include <string>
 #include <string_view>
 
+#include "env.h"
+
 namespace kcm {
 
-inline constexpr char kDefaultRuntimeConfigPath[] = "/etc/kcm-runtime.json";
-inline constexpr char kDefaultRuntimeConfDir[] = "/etc/kcm";
 
 struct RuntimeConfig {
   std::string runtime;  // "" → `runc` on PATH
   std::string hook;     // "" → `kcm-hook` beside the wrapper
-  std::string conf_dir = kDefaultRuntimeConfDir;
+  std::string conf_dir = kDefaultConfDir;
   std::string log_file;  // "" → log to stderr only
 };
 
-// $KCM_RUNTIME_CONFIG when set and non-empty, else kDefaultRuntimeConfigPath.
-std::string runtime_config_path();
 
 // Throws a usage Error naming `display` for malformed JSON (or nested deeper than json.h
 // allows), a non-object, an unknown key, a value that is not a non-empty string, or a

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "env.h"
 #include "error.h"
 #include "fs.h"
 #include "json.h"
@@ -41,9 +42,9 @@ std::shared_ptr<spdlog::logger> g_file_log;
 // stdout belongs to the real runtime (`runc state` prints JSON the engine parses), so
 // every log line goes to stderr, and to the configured file because engines often
 // swallow a runtime's stderr.
-void start_logging() {
+void start_logging(const kcm::Settings& settings) {
   try {
-    kcm::init_logging(kProgram);
+    kcm::init_logging(kProgram, settings.log_level);
   } catch (const kcm::Error& e) {
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
     sink->set_pattern(std::string(kProgram) + ": %l: %v");
@@ -206,8 +207,9 @@ void report(const char* message) {
 }
 
 int run(int argc, char** argv) {
-  start_logging();
-  const std::string config_path = kcm::runtime_config_path();
+  const kcm::Settings settings = kcm::read_settings();
+  start_logging(settings);
+  const std::string& config_path = settings.runtime_config;
   kcm::RuntimeConfig config;
   std::optional<std::string> config_error;
   try {
@@ -220,11 +222,9 @@ int run(int argc, char** argv) {
   if (!config.log_file.empty()) add_log_file(config.log_file);
 
   const std::string self = self_exe();
-  const char* path_env = std::getenv("PATH");
   std::string runtime;
   try {
-    runtime = kcm::resolve_runtime(
-        config.runtime, path_env != nullptr ? path_env : "/usr/sbin:/usr/bin:/sbin:/bin", self);
+    runtime = kcm::resolve_runtime(config.runtime, settings.path, self);
   } catch (const kcm::Error& e) {
     if (!config_error) throw;
     throw kcm::Error(std::string(e.what()) + " (after ignoring the config: " + *config_error + ")");

@@ -20,6 +20,7 @@ using testing::StartsWith;
 using namespace testing_support;
 
 constexpr std::chrono::milliseconds kLockWait{5000};
+const LockOptions kInitLock{"kcm init", "kcm: error: ", kLockWait};
 
 Owner sample_owner(const std::string& id) {
   return Owner{id, 2000, 123456, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"};
@@ -235,7 +236,7 @@ TEST_F(ConfigDirTest, OpenRefusesPoolsThatIsNotADirectory) {
 TEST_F(ConfigDirTest, FirstWriterCreatesTheLockFile0600) {
   make_example_conf(conf);
   const mode_t old_mask = ::umask(0);
-  { DirLock held = ConfigDir::open(conf).lock(LockMode::kExclusive, "kcm-test", kLockWait); }
+  { DirLock held = ConfigDir::open(conf).lock(LockMode::kExclusive, {"kcm-test", "kcm-test: ", kLockWait}); }
   ::umask(old_mask);
   EXPECT_EQ(mode_of(path("lock")), 0600u);
 }
@@ -653,7 +654,7 @@ Config small_layout() {
 }
 
 TEST_F(ConfigDirTest, CreateMakesPoolsAndOwners) {
-  ConfigDir::create(conf, small_layout());
+  ConfigDir::create(conf, small_layout(), kInitLock);
   EXPECT_EQ(names_in(conf), (std::vector<std::string>{"lock", "owners", "pools"}));
   EXPECT_TRUE(names_in(path("owners")).empty());
   EXPECT_EQ(read_text(path("pools/dataplane/exclusive")), "1");
@@ -667,7 +668,7 @@ TEST_F(ConfigDirTest, CreateMakesPoolsAndOwners) {
 }
 
 TEST_F(ConfigDirTest, CreateLeavesNoTempFiles) {
-  ConfigDir::create(conf, small_layout());
+  ConfigDir::create(conf, small_layout(), kInitLock);
   for (const auto& e : stdfs::recursive_directory_iterator(conf)) {
     EXPECT_NE(e.path().filename().string()[0], '.') << e.path();
   }
@@ -675,13 +676,13 @@ TEST_F(ConfigDirTest, CreateLeavesNoTempFiles) {
 
 TEST_F(ConfigDirTest, CreateWorksOnExistingEmptyDirectory) {
   stdfs::create_directories(conf);
-  ConfigDir::create(conf, small_layout());
+  ConfigDir::create(conf, small_layout(), kInitLock);
   EXPECT_EQ(names_in(conf), (std::vector<std::string>{"lock", "owners", "pools"}));
 }
 
 TEST_F(ConfigDirTest, CreateAcceptsDirectoryHoldingOnlyTheLock) {
   write_file(path("lock"), "123 kcm describe\n");
-  ConfigDir::create(conf, small_layout());
+  ConfigDir::create(conf, small_layout(), kInitLock);
   EXPECT_EQ(names_in(conf), (std::vector<std::string>{"lock", "owners", "pools"}));
 }
 
@@ -689,16 +690,16 @@ TEST_F(ConfigDirTest, CreateRefusesNonEmptyDirectoryAndLeavesItUnchanged) {
   write_file(path("notes"), "mine");
   write_file(path("sub/data"), "also mine");
   const auto before = snapshot(conf);
-  auto t = thrown_by([&] { ConfigDir::create(conf, small_layout()); });
+  auto t = thrown_by([&] { ConfigDir::create(conf, small_layout(), kInitLock); });
   EXPECT_EQ(t.message,
             "initialize config directory \"" + conf + "\": is not empty (it holds \"notes\")");
   EXPECT_EQ(snapshot(conf), before);
 }
 
 TEST_F(ConfigDirTest, CreateRefusesAnInitializedDirectory) {
-  ConfigDir::create(conf, small_layout());
+  ConfigDir::create(conf, small_layout(), kInitLock);
   const auto before = snapshot(conf);
-  auto t = thrown_by([&] { ConfigDir::create(conf, small_layout()); });
+  auto t = thrown_by([&] { ConfigDir::create(conf, small_layout(), kInitLock); });
   EXPECT_EQ(t.message,
             "initialize config directory \"" + conf + "\": is not empty (it holds \"owners\")");
   EXPECT_EQ(snapshot(conf), before);
@@ -708,7 +709,7 @@ TEST_F(ConfigDirTest, CreateGivesTheDocumentedModesWhateverTheUmask) {
   for (mode_t mask : {mode_t{0}, mode_t{077}}) {
     const std::string dir = tmp / ("conf-" + std::to_string(mask));
     const mode_t old_mask = ::umask(mask);
-    ConfigDir::create(dir, small_layout());
+    ConfigDir::create(dir, small_layout(), kInitLock);
     ::umask(old_mask);
     EXPECT_EQ(mode_of(dir), 0755u) << mask;
     EXPECT_EQ(mode_of(dir + "/lock"), 0600u) << mask;
@@ -724,7 +725,7 @@ TEST_F(ConfigDirTest, CreateGivesTheDocumentedModesWhateverTheUmask) {
 TEST_F(ConfigDirTest, CreateRefusesALockFileKcmDidNotWrite) {
   write_file(path("lock"), "my notes\n");
   const auto before = snapshot(conf);
-  EXPECT_EQ(thrown_by([&] { ConfigDir::create(conf, small_layout()); }).message,
+  EXPECT_EQ(thrown_by([&] { ConfigDir::create(conf, small_layout(), kInitLock); }).message,
             "initialize config directory \"" + conf + "\": is not empty (it holds \"lock\")");
   EXPECT_EQ(snapshot(conf), before);
 }
@@ -734,7 +735,7 @@ TEST_F(ConfigDirTest, CreateRefusesAHardLinkedLockFile) {
   const OutsideFile outside(path("lock"));
   ASSERT_EQ(::truncate(outside.path().c_str(), 0), 0);  // empty, as init leaves a lock
   const auto before = snapshot(conf);
-  EXPECT_EQ(thrown_by([&] { ConfigDir::create(conf, small_layout()); }).message,
+  EXPECT_EQ(thrown_by([&] { ConfigDir::create(conf, small_layout(), kInitLock); }).message,
             "initialize config directory \"" + conf + "\": is not empty (it holds \"lock\")");
   EXPECT_EQ(snapshot(conf), before);
   EXPECT_EQ(read_text(outside.path()), "");
@@ -745,7 +746,7 @@ TEST_F(ConfigDirTest, CreateRefusesATempNameThatIsNoDirectory) {
   write_file(path(".pools.tmp-12"), "mine");
   const auto before = snapshot(conf);
   EXPECT_EQ(
-      thrown_by([&] { ConfigDir::create(conf, small_layout()); }).message,
+      thrown_by([&] { ConfigDir::create(conf, small_layout(), kInitLock); }).message,
       "initialize config directory \"" + conf + "\": is not empty (it holds \".pools.tmp-12\")");
   EXPECT_EQ(snapshot(conf), before);
 }
@@ -753,7 +754,7 @@ TEST_F(ConfigDirTest, CreateRefusesATempNameThatIsNoDirectory) {
 TEST_F(ConfigDirTest, CreateRemovesStaleTempTreeOfInterruptedInit) {
   write_file(path(".pools.tmp-99999/dataplane/exclusive"), "1");
   write_file(path(".pools.tmp-99999/dataplane/4,12/tasks"), "");
-  ConfigDir::create(conf, small_layout());
+  ConfigDir::create(conf, small_layout(), kInitLock);
   EXPECT_EQ(names_in(conf), (std::vector<std::string>{"lock", "owners", "pools"}));
   EXPECT_THAT(list_names(ConfigDir::open(conf).read().pools.at("dataplane")),
               ElementsAre("4,12", "5,13"));
@@ -761,7 +762,7 @@ TEST_F(ConfigDirTest, CreateRemovesStaleTempTreeOfInterruptedInit) {
 
 TEST_F(ConfigDirTest, CreateNeedsTheParentDirectory) {
   const std::string deep = tmp / "missing/conf";
-  auto t = thrown_by([&] { ConfigDir::create(deep, small_layout()); });
+  auto t = thrown_by([&] { ConfigDir::create(deep, small_layout(), kInitLock); });
   EXPECT_EQ(t.message, "create config directory \"" + deep + "\": No such file or directory");
   EXPECT_FALSE(stdfs::exists(tmp / "missing"));
 }
@@ -769,7 +770,7 @@ TEST_F(ConfigDirTest, CreateNeedsTheParentDirectory) {
 TEST_F(ConfigDirTest, CreateWritesTasksOfTheLayout) {
   Config layout = small_layout();
   layout.pools.at("infra").lists.at("0-3,8-11").tasks = {1, 2};
-  ConfigDir::create(conf, layout);
+  ConfigDir::create(conf, layout, kInitLock);
   EXPECT_EQ(read_text(path("pools/infra/0-3,8-11/tasks")), "1,2");
 }
 

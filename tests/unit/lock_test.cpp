@@ -42,7 +42,7 @@ class HeldElsewhere {
       ::close(done[1]);
       try {
         UniqueFd dir = open_dir(conf);
-        DirLock lock = DirLock::acquire(dir.get(), conf, mode, program, milliseconds(60000));
+        DirLock lock = DirLock::acquire(dir.get(), conf, mode, {program, program + ": ", milliseconds(60000)});
         char c = 'y';
         if (::write(ready[1], &c, 1) != 1) ::_exit(3);
         while (::read(done[0], &c, 1) > 0) {
@@ -109,15 +109,16 @@ class LockTest : public testing::Test {
     ASSERT_EQ(::chmod(lock_path.c_str(), 0600), 0);
     dir_ = open_dir(tmp.path());
   }
-  DirLock acquire(LockMode mode, milliseconds timeout, const std::string& program = "kcm-test") {
-    return DirLock::acquire(dir_.get(), tmp.path(), mode, program, timeout);
+  DirLock acquire(LockMode mode, milliseconds timeout, const std::string& program = "kcm-test",
+                  const std::string& error_prefix = "kcm-test: ") {
+    return DirLock::acquire(dir_.get(), tmp.path(), mode, {program, error_prefix, timeout});
   }
   // Exit status of a child that tries to take the lock: 0 taken, 1 timed out.
   int try_in_child(LockMode mode, milliseconds timeout) {
     return run_in_child([&] {
       UniqueFd dir = open_dir(tmp.path());
       try {
-        DirLock lock = DirLock::acquire(dir.get(), tmp.path(), mode, "child", timeout);
+        DirLock lock = DirLock::acquire(dir.get(), tmp.path(), mode, {"child", "child: ", timeout});
         return 0;
       } catch (const Error&) {
         return 1;
@@ -174,8 +175,8 @@ class LockHolderMessageTest : public LockTest {
     HeldElsewhere holder(tmp.path(), LockMode::kShared, "kcm describe");
     EXPECT_TRUE(holder.ok());
     return thrown_by([&] {
-             DirLock::acquire(dir_.get(), tmp.path(), LockMode::kExclusive, "kcm-test",
-                              milliseconds(100), proc.path());
+             DirLock::acquire(dir_.get(), tmp.path(), LockMode::kExclusive,
+                              {"kcm-test", "kcm-test: ", milliseconds(100), proc.path()});
            })
         .message;
   }
@@ -291,8 +292,8 @@ TEST_F(LockTest, KernelDropsTheLockOfAKilledHolder) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     UniqueFd dir = open_dir(tmp.path());
-    DirLock lock = DirLock::acquire(dir.get(), tmp.path(), LockMode::kExclusive, "victim",
-                                    milliseconds(60000));
+    DirLock lock = DirLock::acquire(dir.get(), tmp.path(), LockMode::kExclusive,
+                                    {"victim", "victim: ", milliseconds(60000)});
     char c = 'y';
     if (::write(ready[1], &c, 1) != 1) ::_exit(3);
     ::pause();
@@ -361,7 +362,7 @@ TEST_F(LockTest, ReaderThatMayNotOpenTheLockReadsWithoutIt) {
   auto shared_in_child = [&] {
     UniqueFd dir = open_dir(tmp.path());
     DirLock lock =
-        DirLock::acquire(dir.get(), tmp.path(), LockMode::kShared, "r", milliseconds(100));
+        DirLock::acquire(dir.get(), tmp.path(), LockMode::kShared, {"r", "r: ", milliseconds(100)});
     return 0;
   };
   if (::geteuid() == 0) {
@@ -459,7 +460,8 @@ using LockDeathTest = LockTest;
 TEST_F(LockDeathTest, HoldingPastTheTimeoutExitsWithStatusOne) {
   EXPECT_EXIT(
       {
-        DirLock lock = acquire(LockMode::kExclusive, milliseconds(200), "kcm isolate");
+        DirLock lock =
+            acquire(LockMode::kExclusive, milliseconds(200), "kcm isolate", "kcm: error: ");
         std::this_thread::sleep_for(milliseconds(5000));
         std::exit(0);
       },
@@ -468,10 +470,10 @@ TEST_F(LockDeathTest, HoldingPastTheTimeoutExitsWithStatusOne) {
       "giving up");
 }
 
-TEST_F(LockDeathTest, WatchdogMessageNamesTheHoldingProgram) {
+TEST_F(LockDeathTest, WatchdogMessageBeginsWithTheCallersErrorPrefix) {
   EXPECT_EXIT(
       {
-        DirLock lock = acquire(LockMode::kExclusive, milliseconds(200), "kcm-hook");
+        DirLock lock = acquire(LockMode::kExclusive, milliseconds(200), "kcm-hook", "kcm-hook: ");
         std::this_thread::sleep_for(milliseconds(5000));
         std::exit(0);
       },
@@ -497,58 +499,6 @@ TEST_F(LockDeathTest, SharedLockHasNoWatchdog) {
         std::exit(0);
       },
       testing::ExitedWithCode(0), "");
-}
-
-// --- KCM_LOCK_TIMEOUT ---------------------------------------------------------------------
-
-TEST(LockTimeoutTest, UnsetMeansThirtySeconds) {
-  ScopedEnv env("KCM_LOCK_TIMEOUT", std::nullopt);
-  EXPECT_EQ(lock_timeout_from_env(), milliseconds(30000));
-}
-
-TEST(LockTimeoutTest, EmptyMeansThirtySeconds) {
-  ScopedEnv env("KCM_LOCK_TIMEOUT", "");
-  EXPECT_EQ(lock_timeout_from_env(), milliseconds(30000));
-}
-
-TEST(LockTimeoutTest, ParsesWholeSeconds) {
-  ScopedEnv env("KCM_LOCK_TIMEOUT", "30");
-  EXPECT_EQ(lock_timeout_from_env(), milliseconds(30000));
-}
-
-TEST(LockTimeoutTest, ParsesFractions) {
-  ScopedEnv env("KCM_LOCK_TIMEOUT", "0.5");
-  EXPECT_EQ(lock_timeout_from_env(), milliseconds(500));
-}
-
-TEST(LockTimeoutTest, RoundsSubMillisecondUp) {
-  ScopedEnv env("KCM_LOCK_TIMEOUT", "0.0001");
-  EXPECT_EQ(lock_timeout_from_env(), milliseconds(1));
-}
-
-TEST(LockTimeoutTest, RefusesText) {
-  ScopedEnv env("KCM_LOCK_TIMEOUT", "abc");
-  auto t = thrown_by([] { lock_timeout_from_env(); });
-  EXPECT_EQ(t.message, "KCM_LOCK_TIMEOUT: \"abc\" is not a number of seconds between 0 and 86400");
-  EXPECT_EQ(t.exit_code, kExitUsage);
-}
-
-TEST(LockTimeoutTest, RefusesNegative) {
-  ScopedEnv env("KCM_LOCK_TIMEOUT", "-1");
-  EXPECT_EQ(thrown_by([] { lock_timeout_from_env(); }).exit_code, kExitUsage);
-}
-
-TEST(LockTimeoutTest, RefusesZero) {
-  ScopedEnv env("KCM_LOCK_TIMEOUT", "0");
-  EXPECT_EQ(thrown_by([] { lock_timeout_from_env(); }).message,
-            "KCM_LOCK_TIMEOUT: \"0\" is not a number of seconds between 0 and 86400");
-}
-
-TEST(LockTimeoutTest, RefusesTrailingGarbageInfinityAndNan) {
-  for (const char* value : {"5s", "inf", "nan", "1e9"}) {
-    ScopedEnv env("KCM_LOCK_TIMEOUT", value);
-    EXPECT_EQ(thrown_by([] { lock_timeout_from_env(); }).exit_code, kExitUsage) << value;
-  }
 }
 
 }  // namespace

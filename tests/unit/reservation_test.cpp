@@ -59,11 +59,12 @@ class ReservationTest : public ConfDirTest {
   // Only the PIDs a test adds run; every other holder is gone. No node/ directory: every
   // CPU counts as node 0.
   FakeProcfs proc;
-  const LockOptions lock{"kcm-test", milliseconds(10000), tmp / "sys", proc.root()};
+  const LockOptions lock{"kcm-test", "kcm-test: ", milliseconds(10000), proc.root()};
+  const std::string sysfs = tmp / "sys";
 };
 
 TEST_F(ReservationTest, ReserveWritesOwnerRecordAndTasks) {
-  Reservation r = reserve(dir(), request("c1", 2000), lock);
+  Reservation r = reserve(dir(), request("c1", 2000), lock, sysfs);
   EXPECT_FALSE(r.existing);
   EXPECT_EQ(r.cpus, (CpuSet{4, 12}));
   EXPECT_EQ(r.record.owner, "c1");
@@ -78,7 +79,7 @@ TEST_F(ReservationTest, ReserveWritesOwnerRecordAndTasks) {
 
 TEST_F(ReservationTest, ReserveTakesSeveralLists) {
   write_file(tasks_path("dataplane", "5,13"), "77");
-  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock);
+  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock, sysfs);
   EXPECT_THAT(r.record.cpu_lists, ElementsAre("4,12", "6,14"));
   EXPECT_EQ(r.cpus, (CpuSet{4, 6, 12, 14}));
   EXPECT_EQ(tasks("dataplane", "4,12"), "2000");
@@ -87,7 +88,7 @@ TEST_F(ReservationTest, ReserveTakesSeveralLists) {
 }
 
 TEST_F(ReservationTest, ReserveInSharedPoolAppendsToTasks) {
-  Reservation r = reserve(dir(), request("c1", 4000, "infra"), lock);
+  Reservation r = reserve(dir(), request("c1", 4000, "infra"), lock, sysfs);
   EXPECT_THAT(r.record.cpu_lists, ElementsAre("0-2,8-10"));
   EXPECT_EQ(tasks("infra", "0-2,8-10"), "3000,3001,3002,4000");
 }
@@ -97,7 +98,7 @@ TEST_F(ReservationTest, SeveralListsComeFromOneNumaNodeOfLockSysfs) {
   write_file(tmp / "sys/devices/system/node/node0/cpulist", "0-5,8-13\n");
   write_file(tmp / "sys/devices/system/node/node1/cpulist", "6,7,14,15\n");
   write_file(tasks_path("dataplane", "4,12"), "77");
-  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock);
+  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock, sysfs);
   EXPECT_THAT(r.record.cpu_lists, ElementsAre("6,14", "7,15"));
   EXPECT_EQ(tasks("dataplane", "5,13"), "");
 }
@@ -109,7 +110,7 @@ TEST_F(ReservationTest, FailedTasksWriteRollsBackTheOwnerRecord) {
       conf + "/pools/dataplane/4,12/.tasks.tmp-" + std::to_string(::getpid());
   stdfs::create_directories(blocker);
   const auto before = state();
-  auto t = thrown_by([&] { reserve(dir(), request("c1", 2000), lock); });
+  auto t = thrown_by([&] { reserve(dir(), request("c1", 2000), lock, sysfs); });
   EXPECT_EQ(t.message,
             "create \"" + conf + "/pools/dataplane/4,12/tasks (temp file)\": Is a directory");
   EXPECT_EQ(state(), before);
@@ -117,9 +118,9 @@ TEST_F(ReservationTest, FailedTasksWriteRollsBackTheOwnerRecord) {
 }
 
 TEST_F(ReservationTest, RepeatedReserveForSameOwnerAndPidChangesNothing) {
-  Reservation first = reserve(dir(), request("c1", 2000), lock);
+  Reservation first = reserve(dir(), request("c1", 2000), lock, sysfs);
   const auto before = state();
-  Reservation second = reserve(dir(), request("c1", 2000), lock);
+  Reservation second = reserve(dir(), request("c1", 2000), lock, sysfs);
   EXPECT_TRUE(second.existing);
   EXPECT_EQ(second.record, first.record);
   EXPECT_EQ(second.cpus, first.cpus);
@@ -127,8 +128,8 @@ TEST_F(ReservationTest, RepeatedReserveForSameOwnerAndPidChangesNothing) {
 }
 
 TEST_F(ReservationTest, SameOwnerWithAnotherPidReleasesTheStaleRecordFirst) {
-  reserve(dir(), request("c1", 2000), lock);
-  Reservation r = reserve(dir(), request("c1", 2001), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
+  Reservation r = reserve(dir(), request("c1", 2001), lock, sysfs);
   EXPECT_FALSE(r.existing);
   // The stale pid's list was freed before choosing, so the lowest list is taken again.
   EXPECT_THAT(r.record.cpu_lists, ElementsAre("4,12"));
@@ -140,10 +141,10 @@ TEST_F(ReservationTest, SameOwnerWithAnotherPidReleasesTheStaleRecordFirst) {
 // `kcm isolate` names its record after its PID: a new isolate that got the PID of a killed
 // one must not adopt the leftover record (reconcile would then reclaim a live holder).
 TEST_F(ReservationTest, SamePidWithAnotherStartTimeIsAnotherHolder) {
-  reserve(dir(), request("isolate-2000", 2000), lock);
+  reserve(dir(), request("isolate-2000", 2000), lock, sysfs);
   ReservationRequest reused = request("isolate-2000", 2000);
   reused.start_time += 1;
-  Reservation r = reserve(dir(), reused, lock);
+  Reservation r = reserve(dir(), reused, lock, sysfs);
   EXPECT_FALSE(r.existing);
   EXPECT_EQ(r.record.start_time, reused.start_time);
   EXPECT_EQ(dir().read_owner("isolate-2000")->start_time, reused.start_time);
@@ -152,8 +153,8 @@ TEST_F(ReservationTest, SamePidWithAnotherStartTimeIsAnotherHolder) {
 }
 
 TEST_F(ReservationTest, SameOwnerInAnotherPoolReleasesTheOldPool) {
-  reserve(dir(), request("c1", 2000, "dataplane"), lock);
-  Reservation r = reserve(dir(), request("c1", 2000, "infra"), lock);
+  reserve(dir(), request("c1", 2000, "dataplane"), lock, sysfs);
+  Reservation r = reserve(dir(), request("c1", 2000, "infra"), lock, sysfs);
   EXPECT_FALSE(r.existing);
   EXPECT_EQ(tasks("dataplane", "4,12"), "");
   EXPECT_EQ(tasks("infra", "0-2,8-10"), "3000,3001,3002,2000");
@@ -165,9 +166,9 @@ TEST_F(ReservationTest, SameOwnerInAnotherPoolReleasesTheOldPool) {
 TEST_F(ReservationTest, SameIdOfAnotherRunningProcessIsRefusedAndChangesNothing) {
   running(2000);
   running(2001);
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   const auto before = state();
-  auto t = thrown_by([&] { reserve(dir(), request("c1", 2001), lock); });
+  auto t = thrown_by([&] { reserve(dir(), request("c1", 2001), lock, sysfs); });
   EXPECT_EQ(t.message,
             "owner \"c1\" already holds CPU lists for live pid 2000 (4,12 of pool \"dataplane\")");
   EXPECT_EQ(t.exit_code, kExitFailure);
@@ -175,17 +176,17 @@ TEST_F(ReservationTest, SameIdOfAnotherRunningProcessIsRefusedAndChangesNothing)
 }
 
 TEST_F(ReservationTest, SameIdOfAProcessProcfsCannotJudgeIsRefused) {
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   write_file(proc.root() + "/2000/status", "Name:\tx\n");  // no stat: kUnknown
   const auto before = state();
-  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001), lock); }).exit_code, kExitFailure);
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001), lock, sysfs); }).exit_code, kExitFailure);
   EXPECT_EQ(state(), before);
 }
 
 TEST_F(ReservationTest, SameIdOfAReusedPidIsReplaced) {
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   proc.add_process(2000, 1, "0");  // another process got pid 2000
-  Reservation r = reserve(dir(), request("c1", 2001), lock);
+  Reservation r = reserve(dir(), request("c1", 2001), lock, sysfs);
   EXPECT_EQ(r.record.pid, 2001);
   EXPECT_EQ(tasks("dataplane", "4,12"), "2001");
 }
@@ -194,7 +195,7 @@ TEST_F(ReservationTest, RecordOfAnotherIdUnderThisIdsNameIsNeverTakenOver) {
   Owner other{"c2", 2000, 3000, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"};
   write_file(conf + "/owners/c1.json", owner_to_json(other));
   const auto before = state();
-  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001), lock); }).message,
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001), lock, sysfs); }).message,
             "owner \"c1\": its record holds owner \"c2\"; refusing to take it over");
   EXPECT_EQ(release(dir(), "c1", lock, std::nullopt), std::nullopt);
   EXPECT_EQ(state(), before);
@@ -204,8 +205,8 @@ TEST_F(ReservationTest, IdsThatAreAnothersHashKeepTheirOwnRecords) {
   running(2000);
   running(2001);
   const std::string hash = "c14cddc033f64b9dea80ea675cf280a015e672516090a5626781153dc68fea11";
-  reserve(dir(), request("a/b", 2000), lock);  // sha256("a/b") == hash
-  Reservation second = reserve(dir(), request(hash, 2001), lock);
+  reserve(dir(), request("a/b", 2000), lock, sysfs);  // sha256("a/b") == hash
+  Reservation second = reserve(dir(), request(hash, 2001), lock, sysfs);
   EXPECT_FALSE(second.existing);
   EXPECT_EQ(tasks("dataplane", "4,12"), "2000");
   EXPECT_EQ(tasks("dataplane", "5,13"), "2001");
@@ -219,20 +220,20 @@ TEST_F(ReservationTest, RetryGivesBackARecordedListWithoutItsTask) {
   running(2000);
   // A writer killed between the record and the tasks file.
   dir().write_owner(Owner{"c1", 2000, 3000, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"});
-  Reservation r = reserve(dir(), request("c1", 2000), lock);
+  Reservation r = reserve(dir(), request("c1", 2000), lock, sysfs);
   EXPECT_FALSE(r.existing);
   EXPECT_THAT(r.record.cpu_lists, ElementsAre("4,12"));
   EXPECT_EQ(r.cpus, (CpuSet{4, 12}));
   EXPECT_EQ(tasks("dataplane", "4,12"), "2000");
   // The next container gets another list.
-  EXPECT_THAT(reserve(dir(), request("c2", 2001), lock).record.cpu_lists, ElementsAre("5,13"));
+  EXPECT_THAT(reserve(dir(), request("c2", 2001), lock, sysfs).record.cpu_lists, ElementsAre("5,13"));
 }
 
 TEST_F(ReservationTest, RetryReplacesARecordedListTakenSince) {
   running(2000);
   dir().write_owner(Owner{"c1", 2000, 3000, "dataplane", {"4,12"}, "2026-11-30T04:17:45Z"});
   write_file(tasks_path("dataplane", "4,12"), "2500");  // given to another meanwhile
-  Reservation r = reserve(dir(), request("c1", 2000), lock);
+  Reservation r = reserve(dir(), request("c1", 2000), lock, sysfs);
   EXPECT_THAT(r.record.cpu_lists, ElementsAre("5,13"));
   EXPECT_EQ(r.cpus, (CpuSet{5, 13}));
   EXPECT_EQ(tasks("dataplane", "4,12"), "2500");
@@ -244,7 +245,7 @@ TEST_F(ReservationTest, RetryWritesTheListsAKillLeftUnwritten) {
   running(2000);
   dir().write_owner(Owner{"c1", 2000, 3000, "dataplane", {"4,12", "5,13"}, "2026-11-30T04:17:45Z"});
   write_file(tasks_path("dataplane", "4,12"), "2000");
-  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock);
+  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock, sysfs);
   EXPECT_THAT(r.record.cpu_lists, ElementsAre("4,12", "5,13"));
   EXPECT_EQ(tasks("dataplane", "4,12"), "2000");
   EXPECT_EQ(tasks("dataplane", "5,13"), "2000");
@@ -257,7 +258,7 @@ TEST_F(ReservationTest, RetryThatCannotCompleteChangesNothing) {
     write_file(tasks_path("dataplane", list_of(core)), std::to_string(5000 + core));
   }
   const auto before = state();
-  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2000), lock); }).message,
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2000), lock, sysfs); }).message,
             "pool \"dataplane\" has 0 free CPU lists (4 in use)");
   EXPECT_EQ(state(), before);
 }
@@ -266,7 +267,7 @@ TEST_F(ReservationTest, RetryThatCannotCompleteChangesNothing) {
 
 TEST_F(ReservationTest, PoststopKeepsTheListsOfARunningHolder) {
   running(2000);
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   const auto before = state();
   EXPECT_EQ(release(dir(), "c1", lock, std::nullopt), std::nullopt);
   EXPECT_EQ(release(dir(), "c1", lock, ProcessId{2001, 3001}), std::nullopt);
@@ -275,14 +276,14 @@ TEST_F(ReservationTest, PoststopKeepsTheListsOfARunningHolder) {
 
 TEST_F(ReservationTest, ARunningHolderReleasesItsOwnLists) {
   running(2000);
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   EXPECT_TRUE(release(dir(), "c1", lock, ProcessId{2000, 3000}).has_value());
   EXPECT_EQ(tasks("dataplane", "4,12"), "");
   EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
 }
 
 TEST_F(ReservationTest, ReleaseRemovesPidAndOwner) {
-  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock);
+  Reservation r = reserve(dir(), request("c1", 2000, "dataplane", 2), lock, sysfs);
   std::optional<Owner> released = release(dir(), "c1", lock, std::nullopt);
   ASSERT_TRUE(released.has_value());
   EXPECT_EQ(*released, r.record);
@@ -293,14 +294,14 @@ TEST_F(ReservationTest, ReleaseRemovesPidAndOwner) {
 }
 
 TEST_F(ReservationTest, ReleaseKeepsOtherTasksOfASharedList) {
-  reserve(dir(), request("c1", 4000, "infra"), lock);
+  reserve(dir(), request("c1", 4000, "infra"), lock, sysfs);
   write_file(tasks_path("infra", "0-2,8-10"), "3000,4000,3001");
   release(dir(), "c1", lock, std::nullopt);
   EXPECT_EQ(tasks("infra", "0-2,8-10"), "3000,3001");
 }
 
 TEST_F(ReservationTest, ReleaseOfUnknownOwnerReturnsNulloptAndChangesNothing) {
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   const auto before = state();
   EXPECT_EQ(release(dir(), "c2", lock, std::nullopt), std::nullopt);
   EXPECT_EQ(state(), before);
@@ -313,7 +314,7 @@ TEST_F(ReservationTest, ReleaseWithoutOwnersDirectoryReturnsNullopt) {
 }
 
 TEST_F(ReservationTest, ReleaseDeletesRecordEvenWhenItsPoolIsGone) {
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   stdfs::remove_all(conf + "/pools/dataplane");
   EXPECT_TRUE(release(dir(), "c1", lock, std::nullopt).has_value());
   EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
@@ -322,7 +323,7 @@ TEST_F(ReservationTest, ReleaseDeletesRecordEvenWhenItsPoolIsGone) {
 // A release that cannot rewrite a tasks file keeps the record, so the PID stays findable
 // for a retry or for reconcile instead of being forgotten while still listed.
 TEST_F(ReservationTest, FailedReleaseKeepsTheRecord) {
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   const std::string tasks_file = tasks_path("dataplane", "4,12");
   stdfs::remove(tasks_file);
   stdfs::create_symlink(tmp / "elsewhere", tasks_file);
@@ -331,7 +332,7 @@ TEST_F(ReservationTest, FailedReleaseKeepsTheRecord) {
 }
 
 TEST_F(ReservationTest, FailedRollbackKeepsBothErrors) {
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   stdfs::remove(tasks_path("dataplane", "4,12"));
   stdfs::create_symlink(tmp / "elsewhere", tasks_path("dataplane", "4,12"));
   try {
@@ -350,49 +351,49 @@ TEST_F(ReservationTest, ExhaustedPoolLeavesDirectoryUnchanged) {
     write_file(tasks_path("dataplane", list_of(core)), std::to_string(2000 + core));
   }
   const auto before = state();
-  auto t = thrown_by([&] { reserve(dir(), request("c1", 3000), lock); });
+  auto t = thrown_by([&] { reserve(dir(), request("c1", 3000), lock, sysfs); });
   EXPECT_EQ(t.message, "pool \"dataplane\" has 0 free CPU lists (4 in use)");
   EXPECT_EQ(t.exit_code, kExitFailure);
   EXPECT_EQ(state(), before);
 }
 
 TEST_F(ReservationTest, TooLargeRequestLeavesDirectoryUnchanged) {
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   const auto before = state();
-  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c2", 2001, "dataplane", 4), lock); }).message,
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c2", 2001, "dataplane", 4), lock, sysfs); }).message,
             "pool \"dataplane\" has 3 free CPU lists, 4 requested (1 in use)");
   EXPECT_EQ(state(), before);
 }
 
 TEST_F(ReservationTest, StaleRecordIsKeptWhenTheNewRequestCannotBeSatisfied) {
   // c1 holds 4,12 with pid 2000, the other lists are busy; its new pid asks for two lists.
-  reserve(dir(), request("c1", 2000), lock);
+  reserve(dir(), request("c1", 2000), lock, sysfs);
   for (int core = 5; core < 8; ++core) {
     write_file(tasks_path("dataplane", list_of(core)), std::to_string(5000 + core));
   }
   const auto before = state();
-  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001, "dataplane", 2), lock); }).exit_code,
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2001, "dataplane", 2), lock, sysfs); }).exit_code,
             kExitFailure);
   EXPECT_EQ(state(), before);  // reservation.h: "Throws Error, changing nothing"
 }
 
 TEST_F(ReservationTest, AbsentPoolLeavesDirectoryUnchanged) {
   const auto before = state();
-  auto t = thrown_by([&] { reserve(dir(), request("c1", 2000, "nope"), lock); });
+  auto t = thrown_by([&] { reserve(dir(), request("c1", 2000, "nope"), lock, sysfs); });
   EXPECT_EQ(t.message, "pool \"nope\" does not exist in \"" + conf + "\"");
   EXPECT_EQ(state(), before);
 }
 
 TEST_F(ReservationTest, InvalidPoolNameIsAUsageErrorBeforeLocking) {
   const auto before = snapshot(conf);
-  auto t = thrown_by([&] { reserve(dir(), request("c1", 2000, "../pools"), lock); });
+  auto t = thrown_by([&] { reserve(dir(), request("c1", 2000, "../pools"), lock, sysfs); });
   EXPECT_EQ(t.exit_code, kExitUsage);
   EXPECT_EQ(snapshot(conf), before);  // not even the lock file was created
 }
 
 TEST_F(ReservationTest, SharedPoolWithCountTwoLeavesDirectoryUnchanged) {
   const auto before = state();
-  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2000, "infra", 2), lock); }).exit_code,
+  EXPECT_EQ(thrown_by([&] { reserve(dir(), request("c1", 2000, "infra", 2), lock, sysfs); }).exit_code,
             kExitUsage);
   EXPECT_EQ(state(), before);
 }
@@ -413,7 +414,7 @@ TEST_F(ReservationTest, RemoveTaskOfAbsentPidOrListChangesNothing) {
 }
 
 TEST_F(ReservationTest, ReleaseLockedRemovesTasksThenRecord) {
-  Reservation r = reserve(dir(), request("c1", 2000), lock);
+  Reservation r = reserve(dir(), request("c1", 2000), lock, sysfs);
   release_locked(dir(), r.record);
   EXPECT_EQ(tasks("dataplane", "4,12"), "");
   EXPECT_EQ(dir().read_owner("c1"), std::nullopt);
@@ -438,7 +439,7 @@ TEST_F(ReservationTest, ConcurrentReservesNeverShareAnExclusiveList) {
       int code = 4;
       try {
         ConfigDir d = ConfigDir::open(conf);
-        reserve(d, request("c" + std::to_string(i), 6000 + i, "small"), lock);
+        reserve(d, request("c" + std::to_string(i), 6000 + i, "small"), lock, sysfs);
         code = 0;
       } catch (const Error& e) {
         code = std::string(e.what()) == "pool \"small\" has 0 free CPU lists (2 in use)" ? 1 : 3;

@@ -83,13 +83,6 @@ TEST(RuntimeConfigTest, LoadsAFile) {
   EXPECT_EQ(load_runtime_config(dir.path() + "/c.json").conf_dir, "/x");
 }
 
-TEST(RuntimeConfigTest, PathFromEnvironment) {
-  ::setenv("KCM_RUNTIME_CONFIG", "/tmp/k.json", 1);
-  EXPECT_EQ(runtime_config_path(), "/tmp/k.json");
-  ::unsetenv("KCM_RUNTIME_CONFIG");
-  EXPECT_EQ(runtime_config_path(), "/etc/kcm-runtime.json");
-}
-
 TEST(RuntimeConfigTest, DefaultRuntimeIsRuncOnPath) {
   TempDir dir;
   const std::string self = make_executable(dir, "bin/kcm-runtime");

@@ -131,7 +131,7 @@ TEST(SeccompFilterTest, SyslogConnectedBeforeTheFilterStillDelivers) {
             ::mount(dev.path().c_str(), "/dev", nullptr, MS_BIND, nullptr) != 0) {
           return 2;
         }
-        init_logging("kcm-hook", /*also_syslog=*/true);
+        init_logging("kcm-hook", "warn", /*also_syslog=*/true);
         return 0;
       });
   if (rc == kSkip) GTEST_SKIP() << "needs CAP_SYS_ADMIN for a private mount namespace";
