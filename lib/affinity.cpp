@@ -10,14 +10,6 @@
 namespace kcm {
 namespace {
 
-std::string thread_name(pid_t tid) {
-  return tid == 0 ? std::string("self") : "thread " + std::to_string(tid);
-}
-
-}  // namespace
-
-namespace {
-
 // A CPU mask sized for the highest CPU: cpu_set_t holds only 1024 CPUs, and CpuSet
 // allows up to kMaxCpus.
 class CpuMask {
@@ -42,36 +34,24 @@ class CpuMask {
   std::size_t size_;
 };
 
+// Pins one thread; returns false when it is gone (ESRCH) and `gone_ok`, throws otherwise.
+bool pin_thread(pid_t tid, const CpuMask& set, const CpuSet& cpus, bool gone_ok) {
+  if (::sched_setaffinity(tid, set.size(), set.get()) == 0) return true;
+  if (gone_ok && errno == ESRCH) return false;
+  const std::string thread = tid == 0 ? std::string("self") : "thread " + std::to_string(tid);
+  throw op_error("set CPU affinity of", thread + " to " + cpus.to_string(), std::strerror(errno));
+}
+
 }  // namespace
 
 void set_affinity(pid_t tid, const CpuSet& cpus) {
-  CpuMask set(cpus);
-  if (::sched_setaffinity(tid, set.size(), set.get()) != 0) {
-    throw op_error("set CPU affinity of", thread_name(tid) + " to " + cpus.to_string(),
-                   std::strerror(errno));
-  }
-}
-
-CpuSet get_affinity(pid_t tid) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(tid, sizeof set, &set) != 0) {
-    throw sys_error("get CPU affinity of", thread_name(tid), errno);
-  }
-  return CpuSet::from_cpu_set(set);
+  pin_thread(tid, CpuMask(cpus), cpus, /*gone_ok=*/false);
 }
 
 int set_affinity_all(const std::vector<pid_t>& tids, const CpuSet& cpus) {
-  CpuMask set(cpus);
+  const CpuMask set(cpus);
   int pinned = 0;
-  for (pid_t tid : tids) {
-    if (::sched_setaffinity(tid, set.size(), set.get()) == 0) {
-      ++pinned;
-    } else if (errno != ESRCH) {
-      throw op_error("set CPU affinity of", thread_name(tid) + " to " + cpus.to_string(),
-                     std::strerror(errno));
-    }
-  }
+  for (pid_t tid : tids) pinned += pin_thread(tid, set, cpus, /*gone_ok=*/true) ? 1 : 0;
   return pinned;
 }
 

@@ -12,8 +12,6 @@ namespace kcm {
 // Pins one thread (tid 0: the calling thread). Throws Error naming the thread.
 void set_affinity(pid_t tid, const CpuSet& cpus);
 
-CpuSet get_affinity(pid_t tid);
-
 // Pins every thread in `tids`; a thread that exited meanwhile (ESRCH) is skipped.
 // Returns how many threads were pinned. Throws on any other failure.
 int set_affinity_all(const std::vector<pid_t>& tids, const CpuSet& cpus);

@@ -161,22 +161,4 @@ bool CpuSet::is_subset_of(const CpuSet& other) const {
   return std::includes(other.cpus_.begin(), other.cpus_.end(), cpus_.begin(), cpus_.end());
 }
 
-cpu_set_t CpuSet::to_cpu_set() const {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int cpu : cpus_) {
-    if (cpu >= CPU_SETSIZE) throw Error("CPU " + std::to_string(cpu) + " exceeds CPU_SETSIZE");
-    CPU_SET(cpu, &set);
-  }
-  return set;
-}
-
-CpuSet CpuSet::from_cpu_set(const cpu_set_t& set) {
-  CpuSet out;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &set)) out.cpus_.push_back(cpu);
-  }
-  return out;
-}
-
 }  // namespace kcm

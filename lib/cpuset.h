@@ -5,8 +5,6 @@
 // tolerant only of what the kernel writes (surrounding whitespace, trailing NULs).
 #pragma once
 
-#include <sched.h>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,10 +45,6 @@ class CpuSet {
   CpuSet intersection(const CpuSet& other) const;
   CpuSet difference(const CpuSet& other) const;
   bool is_subset_of(const CpuSet& other) const;
-
-  // For sched_setaffinity.
-  cpu_set_t to_cpu_set() const;
-  static CpuSet from_cpu_set(const cpu_set_t& set);
 
   bool operator==(const CpuSet&) const = default;
 

@@ -237,7 +237,7 @@ TEST(RealProcfsTest, SelfStartTimeMatchesItsStatFile) {
 }
 
 TEST(RealProcfsTest, SelfCpusAllowedMatchesAffinity) {
-  EXPECT_EQ(Procfs("/proc").cpus_allowed(0), get_affinity(0));
+  EXPECT_EQ(Procfs("/proc").cpus_allowed(0), testing_support::affinity_of(0));
 }
 
 TEST(RealProcfsTest, ThreadsOfSelfIncludeEveryThread) {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <seccomp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -54,6 +56,20 @@ class TempDir {
 };
 
 // Writes `content` to `path`, creating parent directories.
+// A thread's affinity as the kernel reports it (CPUs below CPU_SETSIZE); 0 is the caller.
+inline CpuSet affinity_of(pid_t tid) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(tid, sizeof set, &set) != 0) {
+    throw std::runtime_error("sched_getaffinity of " + std::to_string(tid) + " failed");
+  }
+  CpuSet out;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) out.add(CpuSet{cpu});
+  }
+  return out;
+}
+
 inline void write_file(const std::string& path, const std::string& content) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -212,6 +228,23 @@ inline int run_in_child(const std::function<int()>& body) {
   while (::waitpid(pid, &status, 0) < 0) {
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Runs `body` in a child process in which any call that waits for the disk (fsync,
+// fdatasync, sync, syncfs, sync_file_range) kills the process: returns the child's exit
+// code as run_in_child does, 128 + SIGSYS when `body` tried to wait for the disk.
+inline int run_without_disk_waits(const std::function<int()>& body) {
+  return run_in_child([&] {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (ctx == nullptr) return 97;
+    for (int call : {SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(sync), SCMP_SYS(syncfs),
+                     SCMP_SYS(sync_file_range)}) {
+      if (seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, call, 0) != 0) return 97;
+    }
+    if (seccomp_load(ctx) != 0) return 97;
+    seccomp_release(ctx);
+    return body();
+  });
 }
 
 // A /proc/<pid>/stat line with `comm`, `state` and field 22 = `start_time`.
