@@ -171,7 +171,8 @@ UniqueFd create_new_file_at(int dirfd, const std::string& name, const std::strin
 }  // namespace
 
 void write_file_atomic(int dirfd, const std::string& name, std::string_view content,
-                       const std::string& display, mode_t mode) {
+                       const std::string& display, mode_t mode, Durability durability) {
+  const bool sync = durability == Durability::kSurvivesPowerLoss;
   const std::string temp = "." + name + ".tmp-" + std::to_string(::getpid());
   UniqueFd owned = create_new_file_at(dirfd, temp, display + " (temp file)");
   const int fd = owned.get();
@@ -191,9 +192,9 @@ void write_file_atomic(int dirfd, const std::string& name, std::string_view cont
   }
   // Created 0600; the final mode is set here, where the umask does not filter it.
   if (::fchmod(fd, mode) != 0) throw fail("chmod");
-  if (::fsync(fd) != 0) throw fail("fsync");
+  if (sync && ::fsync(fd) != 0) throw fail("fsync");
   if (::renameat(dirfd, temp.c_str(), dirfd, name.c_str()) != 0) throw fail("rename");
-  fsync_dir(dirfd, display);
+  if (sync) fsync_dir(dirfd, display);
 }
 
 std::vector<DirEntry> list_dir(int dirfd, const std::string& display) {
@@ -235,12 +236,13 @@ std::vector<DirEntry> list_dir(int dirfd, const std::string& display) {
   return out;
 }
 
-void remove_file_at(int dirfd, const std::string& name, const std::string& display) {
+void remove_file_at(int dirfd, const std::string& name, const std::string& display,
+                    Durability durability) {
   if (::unlinkat(dirfd, name.c_str(), 0) != 0) {
     if (errno == ENOENT) return;
     throw sys_error("remove", display, errno);
   }
-  fsync_dir(dirfd, display);
+  if (durability == Durability::kSurvivesPowerLoss) fsync_dir(dirfd, display);
 }
 
 void remove_tree_at(int dirfd, const std::string& name, const std::string& display) {

@@ -56,20 +56,32 @@ std::string read_file_at(int dirfd, const std::string& name, const std::string& 
 std::optional<std::string> read_file_at_if_exists(int dirfd, const std::string& name,
                                                   const std::string& display);
 
-// Crash-safe replace: writes `.<name>.tmp-<pid>` in the same directory, fsyncs it,
-// renames it over `name` and fsyncs the directory. A reader sees the old or the new
-// content, never a torn file; a crash leaves at most a dot-named temp file behind. The
-// temp file is always a new inode (O_EXCL; a leftover of that name is unlinked first), so
-// no existing file is written through a planted link, and the result has one name and
-// exactly `mode`, whatever the umask.
+// Whether a write must reach the disk before it returns (docs/config.md "What reaches the
+// disk"). Only what outlives a reboot does: the pool layout `kcm init` writes. The tasks
+// files and owner records name processes of the current boot, which a power loss ends;
+// they need atomicity against a writer that dies, not a wait for the disk.
+enum class Durability {
+  kSurvivesPowerLoss,  // fsync the file and its directory
+  kThisBoot,           // atomic against a killed writer; the page cache is enough
+};
+
+// Atomic replace: writes `.<name>.tmp-<pid>` in the same directory, renames it over `name`
+// and, for kSurvivesPowerLoss, fsyncs the file before and the directory after. A reader
+// sees the old or the new content, never a torn file; a killed writer leaves at most a
+// dot-named temp file behind. The temp file is always a new inode (O_EXCL; a leftover of
+// that name is unlinked first), so no existing file is written through a planted link,
+// and the result has one name and exactly `mode`, whatever the umask.
 void write_file_atomic(int dirfd, const std::string& name, std::string_view content,
-                       const std::string& display, mode_t mode = 0644);
+                       const std::string& display, mode_t mode = 0644,
+                       Durability durability = Durability::kSurvivesPowerLoss);
 
 // Entries of a directory except "." and "..", sorted by name.
 std::vector<DirEntry> list_dir(int dirfd, const std::string& display);
 
-// Removes a file under dirfd; absent is not an error. fsyncs the directory.
-void remove_file_at(int dirfd, const std::string& name, const std::string& display);
+// Removes a file under dirfd; absent is not an error. fsyncs the directory for
+// kSurvivesPowerLoss.
+void remove_file_at(int dirfd, const std::string& name, const std::string& display,
+                    Durability durability = Durability::kSurvivesPowerLoss);
 
 // Removes a directory tree under dirfd without following symlinks.
 void remove_tree_at(int dirfd, const std::string& name, const std::string& display);

@@ -1,6 +1,7 @@
 #include "fs.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -269,6 +270,30 @@ TEST(FsTest, WriteFileAtomicReplacesASymlinkAtItsTempName) {
   EXPECT_EQ(read_text(dir / "outside"), "keep");
   EXPECT_EQ(read_text(dir / "tasks"), "1");
   EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{"outside", "tasks"}));
+}
+
+// docs/config.md "What reaches the disk": only kSurvivesPowerLoss waits for the disk.
+TEST(FsTest, OnlyDurableWritesWaitForTheDisk) {
+  TempDir tmp;
+  UniqueFd dir = open_dir(tmp.path());
+  EXPECT_EQ(testing_support::run_without_disk_waits([&] {
+              write_file_atomic(dir.get(), "tasks", "2000", tmp / "tasks", 0644,
+                                Durability::kThisBoot);
+              remove_file_at(dir.get(), "tasks", tmp / "tasks", Durability::kThisBoot);
+              return 0;
+            }),
+            0);
+  EXPECT_EQ(testing_support::run_without_disk_waits([&] {
+              write_file_atomic(dir.get(), "exclusive", "1", tmp / "exclusive");
+              return 0;
+            }),
+            128 + SIGSYS);
+  write_file_atomic(dir.get(), "exclusive", "1", tmp / "exclusive");
+  EXPECT_EQ(testing_support::run_without_disk_waits([&] {
+              remove_file_at(dir.get(), "exclusive", tmp / "exclusive");
+              return 0;
+            }),
+            128 + SIGSYS);
 }
 
 TEST(FsTest, WriteFileAtomicFailureNamesTheFile) {
