@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <climits>
 #include <filesystem>
 
 #include "commands.h"
@@ -12,13 +11,6 @@
 
 namespace kcm::cli {
 namespace {
-
-std::string self_path() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n < 0) throw sys_error("read link", "/proc/self/exe", errno);
-  return std::string(buf, static_cast<std::size_t>(n));
-}
 
 void install_file(const std::string& source, int dest_fd, const std::string& dest_dir,
                   const std::string& name) {
@@ -37,7 +29,7 @@ Action add_install(CLI::App& app) {
     std::filesystem::create_directories(*install_dir, ec);
     if (ec) throw op_error("create directory", *install_dir, ec.message());
     UniqueFd dest = open_dir(*install_dir);
-    const std::string self = self_path();
+    const std::string self = self_exe_path();
     const std::string dir = std::filesystem::path(self).parent_path().string();
     install_file(self, dest.get(), *install_dir, "kcm");
     for (const char* companion : {"kcm-hook", "kcm-runtime"}) {

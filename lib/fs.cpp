@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 
 #include "error.h"
 
@@ -260,6 +262,14 @@ void remove_tree_at(int dirfd, const std::string& name, const std::string& displ
   if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
     throw sys_error("remove", display, errno);
   }
+}
+
+std::string self_exe_path() {
+  char buf[PATH_MAX];
+  if (::realpath("/proc/self/exe", buf) == nullptr) {
+    throw sys_error("resolve", "/proc/self/exe", errno);
+  }
+  return buf;
 }
 
 }  // namespace kcm

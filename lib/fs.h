@@ -93,4 +93,8 @@ inline bool is_temp_name(std::string_view name) { return !name.empty() && name[0
 
 std::string join_path(std::string_view dir, std::string_view name);
 
+// The running program's executable (/proc/self/exe) as an absolute path with every
+// symlink resolved. Throws Error when /proc is not mounted or the file is gone.
+std::string self_exe_path();
+
 }  // namespace kcm

@@ -6,6 +6,7 @@
 #include "annotations.h"
 #include "error.h"
 #include "json.h"
+#include "oci_state.h"
 
 namespace kcm {
 
@@ -17,18 +18,16 @@ using Json = nlohmann::ordered_json;
 
 constexpr const char* kStages[] = {"prestart", "poststop"};
 
+// Read as kcm-hook reads the state's (oci_state.h), so that a mistake there is the same
+// error in both.
 std::map<std::string, std::string> annotations_of(const Json& spec, const std::string& display) {
-  std::map<std::string, std::string> out;
   auto it = spec.find("annotations");
-  if (it == spec.end() || it->is_null()) return out;
-  if (!it->is_object()) throw op_error("read", display, "\"annotations\" is not an object");
-  for (const auto& [key, value] : it->items()) {
-    if (!value.is_string()) {
-      throw op_error("read", display, "annotation " + quote(key) + " is not a string");
-    }
-    out.emplace(key, value.get<std::string>());
+  if (it == spec.end()) return {};
+  try {
+    return parse_annotations(nlohmann::json(*it));
+  } catch (const Error& e) {
+    throw with_context("read " + quote(display), e);
   }
-  return out;
 }
 
 // Adds the kcm entry to one stage unless an entry with the hook's path is there. Returns

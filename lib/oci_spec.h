@@ -44,7 +44,8 @@ struct SpecEdit {
 // {"path": P, "args": ["kcm-hook", "--conf-dir=DIR", STAGE]} unless the stage already has
 // an entry whose path is P; keeps every other field, its value and its key order.
 // Idempotent: editing the output again yields no content. Throws Error when the text is
-// not JSON (json.h: nesting is bounded), annotations are not an object of strings, or
+// not JSON (json.h: nesting is bounded), annotations are not an object of strings (a
+// usage Error, as kcm-hook's for the state: oci_state.h parse_annotations), or
 // `hooks`/a stage has the wrong type; `display` names the file in these messages.
 SpecEdit edit_spec(std::string_view config_json, const HookCommand& hook,
                    const std::string& display);

@@ -44,14 +44,25 @@ OciState parse_oci_state(std::string_view text) {
   OciState state;
   state.id = string_field(doc, "id");
   state.pid = pid_field(doc);
-  if (auto it = doc.find("annotations"); it != doc.end() && !it->is_null()) {
-    if (!it->is_object()) throw bad_state("\"annotations\" is not an object");
-    for (const auto& [key, value] : it->items()) {
-      if (!value.is_string()) throw bad_state("annotation " + quote(key) + " is not a string");
-      state.annotations.emplace(key, value.get<std::string>());
+  if (auto it = doc.find("annotations"); it != doc.end()) {
+    try {
+      state.annotations = parse_annotations(*it);
+    } catch (const Error& e) {
+      throw with_context("parse OCI state", e);
     }
   }
   return state;
+}
+
+std::map<std::string, std::string> parse_annotations(const json& member) {
+  std::map<std::string, std::string> out;
+  if (member.is_null()) return out;
+  if (!member.is_object()) throw usage_error("\"annotations\" is not an object");
+  for (const auto& [key, value] : member.items()) {
+    if (!value.is_string()) throw usage_error("annotation " + quote(key) + " is not a string");
+    out.emplace(key, value.get<std::string>());
+  }
+  return out;
 }
 
 std::string read_state(int fd, const std::string& display) {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,13 @@ struct OciState {
 // non-negative integer, annotations an object of strings). Missing fields
 // are left at their defaults: which ones a stage needs is the caller's decision.
 OciState parse_oci_state(std::string_view text);
+
+// The "annotations" member of an OCI document, the state or config.json (runtime-spec gives
+// both the same field), or null when it has none: no annotations, or an object of
+// strings. The one reading of it for kcm-hook and kcm-runtime, so that the same mistake
+// is the same error: a usage Error `"annotations" is not an object` or `annotation "<key>"
+// is not a string`, to which the caller adds which document it is.
+std::map<std::string, std::string> parse_annotations(const nlohmann::json& member);
 
 // Reads all of `fd` (the hook's stdin). Throws a usage Error naming `display` when it
 // holds more than kMaxStateBytes, an Error on a read failure.

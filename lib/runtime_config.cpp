@@ -35,6 +35,11 @@ bool is_executable_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
+// Every mistake in the file is the user's: `read "<file>": <cause>`, exit code 2.
+Error bad_config(const std::string& display, const std::string& cause) {
+  return op_error("read", display, cause, ErrorKind::kUsage);
+}
+
 std::string dirname_of(const std::string& path) {
   auto slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -51,7 +56,7 @@ RuntimeConfig parse_runtime_config(std::string_view text, const std::string& dis
   } catch (const JsonError& e) {
     throw usage_error(e.what());
   }
-  if (!doc.is_object()) throw usage_error("read " + quote(display) + ": is not a JSON object");
+  if (!doc.is_object()) throw bad_config(display, "is not a JSON object");
   RuntimeConfig config;
   for (const auto& [key, value] : doc.items()) {
     std::string* field = key == "runtime"   ? &config.runtime
@@ -60,12 +65,11 @@ RuntimeConfig parse_runtime_config(std::string_view text, const std::string& dis
                          : key == "logFile" ? &config.log_file
                                             : nullptr;
     if (field == nullptr) {
-      throw usage_error("read " + quote(display) + ": unknown key " + quote(key) +
-                        " (known: runtime, hook, confDir, logFile)");
+      throw bad_config(display,
+                       "unknown key " + quote(key) + " (known: runtime, hook, confDir, logFile)");
     }
     if (!value.is_string() || value.get<std::string>().empty()) {
-      throw usage_error("read " + quote(display) + ": " + quote(key) +
-                        " must be a non-empty string");
+      throw bad_config(display, quote(key) + " must be a non-empty string");
     }
     *field = value.get<std::string>();
   }
@@ -73,17 +77,26 @@ RuntimeConfig parse_runtime_config(std::string_view text, const std::string& dis
                                                               {"logFile", &config.log_file}};
   for (const auto& [key, value] : paths) {
     if (!value->empty() && (*value)[0] != '/') {
-      throw usage_error("read " + quote(display) + ": " + quote(key) +
-                        " must be an absolute path, not " + quote(*value));
+      throw bad_config(display, quote(key) + " must be an absolute path, not " + quote(*value));
     }
   }
   return config;
 }
 
 RuntimeConfig load_runtime_config(const std::string& path) {
-  auto text = read_file_if_exists(path);
+  auto text = if_found([&] { return read_file(path); });
   if (!text) return RuntimeConfig{};
   return parse_runtime_config(*text, path);
+}
+
+LoadedRuntimeConfig load_runtime_config_or_defaults(const std::string& path) {
+  LoadedRuntimeConfig loaded;
+  try {
+    loaded.config = load_runtime_config(path);
+  } catch (const Error& e) {
+    loaded.error = e.what();
+  }
+  return loaded;
 }
 
 std::string resolve_runtime(const std::string& configured, const std::string& path_env,
@@ -118,6 +131,16 @@ std::string resolve_runtime(const std::string& configured, const std::string& pa
   throw op_error("find the real runtime", name,
                  std::string("not found on PATH ") + quote(path_env) +
                      (skipped_self ? " (except kcm-runtime itself)" : ""));
+}
+
+std::string resolve_runtime(const LoadedRuntimeConfig& loaded, const std::string& path_env,
+                            const std::string& self_exe) {
+  try {
+    return resolve_runtime(loaded.config.runtime, path_env, self_exe);
+  } catch (const Error& e) {
+    if (!loaded.error) throw;
+    throw Error(std::string(e.what()) + " (after ignoring the config: " + *loaded.error + ")");
+  }
 }
 
 std::string resolve_hook(const std::string& configured, const std::string& self_exe) {

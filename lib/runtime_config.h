@@ -10,6 +10,7 @@
 // failures throw Error naming the file or the program. Thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,18 @@ RuntimeConfig parse_runtime_config(std::string_view text, const std::string& dis
 // Reads and parses `path`; defaults when it does not exist.
 RuntimeConfig load_runtime_config(const std::string& path);
 
+// The configuration kcm-runtime runs with. A broken file must not fail a container that
+// asks for no CPUs (docs/runtime.md "When something is wrong"), so the wrapper runs on
+// the defaults and keeps the file's error: to refuse a container that does ask
+// (bundle_edit.h), and to report once the real runtime is found.
+struct LoadedRuntimeConfig {
+  RuntimeConfig config;              // the file's, or the defaults when it is broken
+  std::optional<std::string> error;  // why the file was ignored
+};
+
+// load_runtime_config, with any Error it throws kept in `error`. Never throws.
+LoadedRuntimeConfig load_runtime_config_or_defaults(const std::string& path);
+
 // The real runtime to exec. `configured` is a path, a bare name looked up on `path_env`
 // (the PATH value), or "" for "runc". The wrapper itself (`self_exe`, compared by device
 // and inode, so symlinks and hard links count) is never chosen: a PATH entry that is the
@@ -42,6 +55,10 @@ RuntimeConfig load_runtime_config(const std::string& path);
 // that is the wrapper is an error, since exec'ing it would loop forever. Throws when no
 // executable is found.
 std::string resolve_runtime(const std::string& configured, const std::string& path_env,
+                            const std::string& self_exe);
+// The same for a loaded config; when it fails after the file was ignored, the message
+// names both errors, since the ignored file may be why.
+std::string resolve_runtime(const LoadedRuntimeConfig& loaded, const std::string& path_env,
                             const std::string& self_exe);
 
 // The hook to inject: `configured`, else `kcm-hook` in the directory of `self_exe`

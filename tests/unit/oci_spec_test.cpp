@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "error.h"
 #include "json.h"
+#include "oci_state.h"
+#include "test_support.h"
 
 namespace kcm {
 namespace {
@@ -116,6 +119,29 @@ TEST(OciSpecTest, MalformedJsonThrowsNamingTheFile) {
 
 TEST(OciSpecTest, NonStringAnnotationThrows) {
   EXPECT_THROW(edit_spec(spec_with(R"({"kcm.intel.com/pool":1})"), kHook, "c"), Error);
+}
+
+// config.json's annotations are read as kcm-hook reads the state's: the same mistake is
+// the same usage error, with the document named.
+TEST(OciSpecTest, AnnotationsOfTheWrongTypeAreTheHooksUsageError) {
+  using testing_support::usage_error_by;
+  EXPECT_EQ(
+      usage_error_by([] { edit_spec(spec_with(R"({"kcm.intel.com/cores":2})"), kHook, "/c"); }),
+      R"(read "/c": annotation "kcm.intel.com/cores" is not a string)");
+  EXPECT_EQ(usage_error_by([] { parse_oci_state(R"({"annotations":{"kcm.intel.com/cores":2}})"); }),
+            R"(parse OCI state: annotation "kcm.intel.com/cores" is not a string)");
+  EXPECT_EQ(usage_error_by([] { edit_spec(spec_with(R"(["a"])"), kHook, "/c"); }),
+            R"(read "/c": "annotations" is not an object)");
+  EXPECT_EQ(usage_error_by([] { parse_oci_state(R"({"annotations":["a"]})"); }),
+            R"(parse OCI state: "annotations" is not an object)");
+  EXPECT_FALSE(edit_spec(spec_with("null"), kHook, "/c").asks_for_cpus);
+}
+
+TEST(OciSpecTest, ParseAnnotationsReadsAnObjectOfStrings) {
+  using Map = std::map<std::string, std::string>;
+  EXPECT_EQ(parse_annotations(nlohmann::json::parse(R"({"a":"1","b":""})")),
+            (Map{{"a", "1"}, {"b", ""}}));
+  EXPECT_EQ(parse_annotations(nullptr), Map{});
 }
 
 TEST(OciSpecTest, HooksOfTheWrongTypeThrow) {

@@ -60,15 +60,65 @@ TEST(RuntimeConfigTest, DeepNestingIsAUsageErrorNamingTheFile) {
 }
 
 TEST(RuntimeConfigTest, UnknownKeyIsAnError) {
-  EXPECT_THROW(parse_runtime_config(R"({"runtme":"/usr/sbin/runc"})", "f"), Error);
+  EXPECT_EQ(testing_support::usage_error_by(
+                [] { parse_runtime_config(R"({"runtme":"/usr/sbin/runc"})", "/f"); }),
+            R"(read "/f": unknown key "runtme" (known: runtime, hook, confDir, logFile))");
 }
 
 TEST(RuntimeConfigTest, NonStringValueIsAnError) {
-  EXPECT_THROW(parse_runtime_config(R"({"confDir":1})", "f"), Error);
+  EXPECT_EQ(testing_support::usage_error_by([] { parse_runtime_config(R"({"confDir":1})", "/f"); }),
+            R"(read "/f": "confDir" must be a non-empty string)");
 }
 
 TEST(RuntimeConfigTest, RelativeHookIsAnError) {
-  EXPECT_THROW(parse_runtime_config(R"({"hook":"kcm-hook"})", "f"), Error);
+  EXPECT_EQ(
+      testing_support::usage_error_by([] { parse_runtime_config(R"({"hook":"kcm-hook"})", "/f"); }),
+      R"(read "/f": "hook" must be an absolute path, not "kcm-hook")");
+}
+
+TEST(RuntimeConfigTest, NonObjectIsAnError) {
+  EXPECT_EQ(testing_support::usage_error_by([] { parse_runtime_config("[]", "/f"); }),
+            R"(read "/f": is not a JSON object)");
+}
+
+TEST(RuntimeConfigTest, ShippedConfigIsValid) {
+  const auto c =
+      load_runtime_config(std::string(KCM_FIXTURES_DIR) + "/../../config/kcm-runtime.json");
+  EXPECT_EQ(c.runtime, "runc");
+  EXPECT_EQ(c.conf_dir, "/etc/kcm");
+}
+
+TEST(RuntimeConfigTest, BrokenFileMeansDefaultsAndItsError) {
+  TempDir dir;
+  const std::string path = dir.path() + "/c.json";
+  std::ofstream(path) << R"({"confDir":1,"runtime":"/x"})";
+  const LoadedRuntimeConfig loaded = load_runtime_config_or_defaults(path);
+  EXPECT_EQ(loaded.config.runtime, "");
+  EXPECT_EQ(loaded.config.conf_dir, "/etc/kcm");
+  EXPECT_EQ(loaded.error, "read \"" + path + "\": \"confDir\" must be a non-empty string");
+  EXPECT_FALSE(load_runtime_config_or_defaults(dir.path() + "/absent.json").error);
+}
+
+TEST(RuntimeConfigTest, UnreadableFileIsABrokenConfig) {
+  TempDir dir;
+  fs::create_directories(dir.path() + "/c.json");
+  EXPECT_EQ(load_runtime_config_or_defaults(dir.path() + "/c.json").error,
+            "read \"" + dir.path() + "/c.json\": Is a directory");
+}
+
+TEST(RuntimeConfigTest, NoRuntimeAfterABrokenConfigNamesBothErrors) {
+  TempDir dir;
+  const std::string self = make_executable(dir, "bin/kcm-runtime");
+  LoadedRuntimeConfig loaded;
+  loaded.error = R"(parse "/etc/kcm-runtime.json": malformed JSON)";
+  EXPECT_EQ(testing_support::thrown_by([&] { resolve_runtime(loaded, dir.path(), self); }).message,
+            "find the real runtime \"runc\": not found on PATH \"" + dir.path() +
+                "\" (after ignoring the config: parse \"/etc/kcm-runtime.json\": malformed JSON)");
+  const std::string runc = make_executable(dir, "sbin/runc");
+  EXPECT_EQ(resolve_runtime(loaded, dir.path() + "/sbin", self), runc);
+  loaded.error.reset();
+  EXPECT_EQ(testing_support::thrown_by([&] { resolve_runtime(loaded, dir.path(), self); }).message,
+            "find the real runtime \"runc\": not found on PATH \"" + dir.path() + "\"");
 }
 
 TEST(RuntimeConfigTest, MissingFileMeansDefaults) {
