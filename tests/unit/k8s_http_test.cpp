@@ -90,7 +90,7 @@ class RefusingPort {
 
 TEST(CurlTransportTest, ARefusedConnectionIsATransientErrorNamingTheRequest) {
   RefusingPort port;
-  CurlTransport transport("https://127.0.0.1:" + std::to_string(port.port()), "/nonexistent");
+  CurlTransport transport("https://127.0.0.1:" + std::to_string(port.port()), "missing-ca.crt");
   try {
     transport.send({"GET", "/version", {{"Accept", "application/json"}}, ""});
     ADD_FAILURE() << "no error";
@@ -101,7 +101,7 @@ TEST(CurlTransportTest, ARefusedConnectionIsATransientErrorNamingTheRequest) {
 }
 
 TEST(CurlTransportTest, OnlyHttpsIsSpokenAndThatIsFinal) {
-  CurlTransport transport("http://127.0.0.1:1", "/nonexistent");
+  CurlTransport transport("http://127.0.0.1:1", "missing-ca.crt");
   try {
     transport.send({"GET", "/version", {}, ""});
     ADD_FAILURE() << "no error";
