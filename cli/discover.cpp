@@ -22,7 +22,7 @@ Action add_discover(CLI::App& app) {
       throw Error("pool \"dataplane\" in " + quote(opts->conf_dir) +
                   " has no CPU lists to advertise");
     }
-    k8s_discover(static_cast<int>(dataplane.lists.size()));
+    k8s_discover(process_env, static_cast<int>(dataplane.lists.size()));
     return kExitOk;
   };
 }

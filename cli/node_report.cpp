@@ -42,7 +42,7 @@ Action add_node_report(CLI::App& app) {
         node_report_json(dir ? &*dir : nullptr, opts->conf_dir, topology, &procfs);
     held.reset();
     print_document(to_document(report));
-    if (opts->publish) k8s_publish_report("NodeReport", report);
+    if (opts->publish) k8s_publish_report(process_env, "NodeReport", report);
     return kExitOk;
   };
 }

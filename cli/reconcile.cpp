@@ -30,7 +30,7 @@ Action add_reconcile(CLI::App& app) {
         spdlog::info("removed {} temp files left by killed writers", removed);
       }
     }
-    if (opts->publish) k8s_publish_report("Reconcile", report);
+    if (opts->publish) k8s_publish_report(process_env, "Reconcile", report);
     return kExitOk;
   };
 }

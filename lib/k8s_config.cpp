@@ -1,6 +1,5 @@
 #include "k8s_config.h"
 
-#include <cstdlib>
 #include <vector>
 
 #include "error.h"
@@ -9,14 +8,6 @@
 namespace kcm {
 
 namespace {
-
-std::string trim(std::string_view s) {
-  const char* kSpace = " \t\r\n";
-  std::size_t begin = s.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  std::size_t end = s.find_last_not_of(kSpace);
-  return std::string(s.substr(begin, end - begin + 1));
-}
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
@@ -77,13 +68,13 @@ InClusterConfig load_in_cluster_config(const EnvLookup& env, NeedNamespace need)
   auto require_file = [&](const char* name) {
     std::string path = join_path(dir, name);
     try {
-      std::optional<std::string> content = read_file_if_exists(path);
+      std::optional<std::string> content = if_found([&] { return read_file(path); });
       if (!content) {
         missing.push_back(quote(path) + " does not exist");
-      } else if (trim(*content).empty()) {
+      } else if (trim_space(*content).empty()) {
         missing.push_back(quote(path) + " is empty");
       } else {
-        return std::make_optional(trim(*content));
+        return std::make_optional(std::string(trim_space(*content)));
       }
     } catch (const Error& e) {
       missing.push_back(e.what());
@@ -123,13 +114,12 @@ InClusterConfig load_in_cluster_config(const EnvLookup& env, NeedNamespace need)
   return config;
 }
 
-TokenSource::TokenSource(std::string path, Clock clock)
-    : path_(std::move(path)), clock_(std::move(clock)) {}
+TokenSource::TokenSource(std::string path, Clock& clock) : path_(std::move(path)), clock_(clock) {}
 
 const std::string& TokenSource::get() {
-  auto now = clock_();
+  Clock::TimePoint now = clock_.now();
   if (read_at_ && now - *read_at_ < kMaxAge) return token_;
-  std::string token = trim(read_file(path_));
+  std::string token(trim_space(read_file(path_)));
   if (token.empty()) throw op_error("read service-account token", path_, "file is empty");
   for (char c : token) {
     // It goes into an HTTP header line verbatim.

@@ -10,11 +10,11 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <string>
 
 #include "env.h"
+#include "k8s_http.h"
 
 namespace kcm {
 
@@ -22,7 +22,6 @@ inline constexpr char kServiceAccountDir[] = "/var/run/secrets/kubernetes.io/ser
 // Test-only: replaces kServiceAccountDir so tests can run outside a pod. Not a user
 // setting; docs/kubernetes.md says so.
 inline constexpr char kServiceAccountDirEnv[] = "KCM_K8S_SERVICEACCOUNT_DIR";
-
 
 struct InClusterConfig {
   std::string server;         // "https://10.96.0.1:443", "https://[fd00::1]:443"
@@ -46,10 +45,9 @@ InClusterConfig load_in_cluster_config(const EnvLookup& env, NeedNamespace need)
 // Not thread-safe.
 class TokenSource {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
   static constexpr std::chrono::seconds kMaxAge{60};
 
-  explicit TokenSource(std::string path, Clock clock = std::chrono::steady_clock::now);
+  explicit TokenSource(std::string path, Clock& clock = steady_clock());
 
   // The current token, trimmed; throws Error when the file is unreadable or empty.
   const std::string& get();
@@ -58,9 +56,9 @@ class TokenSource {
 
  private:
   std::string path_;
-  Clock clock_;
+  Clock& clock_;
   std::string token_;
-  std::optional<std::chrono::steady_clock::time_point> read_at_;
+  std::optional<Clock::TimePoint> read_at_;
 };
 
 }  // namespace kcm

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "error.h"
+#include "k8s_fakes.h"
 #include "test_support.h"
 
 namespace kcm {
@@ -125,15 +126,6 @@ TEST_F(InClusterTest, DefaultsToTheServiceAccountVolume) {
               HasSubstr("\"/var/run/secrets/kubernetes.io/serviceaccount/token\" does not exist"));
 }
 
-class FakeClock {
- public:
-  std::chrono::steady_clock::time_point now() const { return now_; }
-  void advance(std::chrono::seconds s) { now_ += s; }
-
- private:
-  std::chrono::steady_clock::time_point now_{};
-};
-
 TEST_F(InClusterTest, TokenIsTrimmed) {
   write("token", "\t token-1 \r\n");
   TokenSource token(dir_ + "/token");
@@ -141,8 +133,8 @@ TEST_F(InClusterTest, TokenIsTrimmed) {
 }
 
 TEST_F(InClusterTest, TokenIsReReadAfterAMinute) {
-  FakeClock clock;
-  TokenSource token(dir_ + "/token", [&clock] { return clock.now(); });
+  testing_support::FakeClock clock;
+  TokenSource token(dir_ + "/token", clock);
   EXPECT_EQ(token.get(), "token-1");
   write("token", "token-2");
   clock.advance(std::chrono::seconds(59));
