@@ -22,19 +22,30 @@
 
 namespace kcm {
 
-// What reconcile found in one snapshot of the directory.
+// A tasks file that loses tasks: its list's tasks, in file order, without them.
+struct TasksRewrite {
+  std::string pool;
+  std::string list;
+  std::vector<pid_t> tasks;
+};
+
+// What reconcile found in one snapshot of the directory, and the writes that repair it:
+// one per tasks file that changes, one removal per stale record, however many tasks a
+// file loses or a PID appears in.
 struct Reconciliation {
-  ReconcileReport report;           // reclaimed and mismatched tasks, each sorted by pid
-  std::vector<Owner> stale_owners;  // records whose holder is dead or reused
+  ReconcileReport report;              // reclaimed and mismatched tasks, each sorted by pid
+  std::vector<TasksRewrite> rewrites;  // in pool and list order
+  std::vector<Owner> stale_owners;     // records whose holder is dead or reused
 };
 
 // Which tasks are dead or reused, which live ones run on other CPUs than their list's,
-// which records are stale. Reads procfs only.
+// which records are stale. Reads procfs only, each PID's stat and status at most once.
 Reconciliation judge_reconcile(const Config& config, const std::vector<Owner>& owners,
                                const Procfs& procfs);
 
-// Under the caller's exclusive lock, held since `found` was judged: removes the reclaimed
-// tasks from their tasks files and the stale owner records.
+// Under the caller's exclusive lock, held since `found` was judged (the rewrites replace
+// whole files of that snapshot): writes each changed tasks file once, then removes the
+// stale owner records. Tasks go first, as in reservation.h release().
 void apply_reconcile(const ConfigDir& dir, const Reconciliation& found);
 
 // What breaks the rule that an exclusive list has one holder and a holder's record and

@@ -4,6 +4,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <functional>
+#include <map>
+#include <stdexcept>
 
 #include "test_support.h"
 
@@ -202,6 +208,168 @@ TEST_F(ReconcileTest, ApplyRemovesAPidListedInTwoListsOfOnePool) {
   EXPECT_EQ(read_text(conf + "/pools/infra/0-2,8-10/tasks"), "3000");
   EXPECT_EQ(read_text(conf + "/pools/infra/3,11/tasks"), "3000");
 }
+
+TEST_F(ReconcileTest, EachChangedTasksFileIsRewrittenOnceWithoutAllItsReclaimedTasks) {
+  write_file(conf + "/pools/infra/0-2,8-10/tasks", "3001,3000,3001,9001");
+  const Reconciliation found = build();
+  ASSERT_EQ(found.rewrites.size(), 3u);
+  EXPECT_EQ(found.rewrites[0].pool, "dataplane");
+  EXPECT_EQ(found.rewrites[0].list, "5,13");
+  EXPECT_THAT(found.rewrites[0].tasks, IsEmpty());
+  EXPECT_EQ(found.rewrites[1].list, "6,14");
+  EXPECT_EQ(found.rewrites[2].pool, "infra");
+  EXPECT_EQ(found.rewrites[2].list, "0-2,8-10");
+  EXPECT_THAT(found.rewrites[2].tasks, ElementsAre(3000));
+}
+
+// --- work proportional to the directory -----------------------------------------------
+
+// Counts, with inotify, what happens to the entries of some directories: how often the
+// code opens or replaces a file, observed without timing it. The kernel queues an event
+// during the call that causes it, so counts() after a call sees all of them. It merges an
+// event into the last one queued when they are equal, so a watch also takes the event
+// that follows a counted one (the close after an open; the temp file's move away before
+// the rename onto the name) and counts() counts only the `counted` ones.
+class FileEvents {
+ public:
+  FileEvents() : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+    if (!fd_.valid()) throw std::runtime_error("inotify_init1 failed");
+  }
+
+  void watch(const std::string& dir, std::uint32_t mask) {
+    const int wd = ::inotify_add_watch(fd_.get(), dir.c_str(), mask);
+    if (wd < 0) throw std::runtime_error("inotify_add_watch " + dir + " failed");
+    dirs_[wd] = dir;
+  }
+
+  // The `counted` events since the last call, by "<dir>/<name>".
+  std::map<std::string, int> counts(std::uint32_t counted) {
+    std::map<std::string, int> out;
+    alignas(inotify_event) char buf[64 * 1024];
+    for (ssize_t n; (n = ::read(fd_.get(), buf, sizeof buf)) > 0;) {
+      for (char* p = buf; p < buf + n;) {
+        const auto* ev = reinterpret_cast<const inotify_event*>(p);
+        if ((ev->mask & IN_Q_OVERFLOW) != 0) throw std::runtime_error("inotify queue overflow");
+        if ((ev->mask & counted) != 0 && ev->len > 0) ++out[dirs_.at(ev->wd) + "/" + ev->name];
+        p += sizeof(inotify_event) + ev->len;
+      }
+    }
+    return out;
+  }
+
+ private:
+  UniqueFd fd_;
+  std::map<int, std::string> dirs_;
+};
+
+// After a reboot every holder is gone: one shared list holds many dead tasks (one of them
+// twice), each exclusive list one. Each tasks file that changes is replaced once.
+TEST(ProportionalWorkTest, ApplyReplacesEachChangedTasksFileOnce) {
+  TempDir tmp;
+  const std::string conf = tmp / "conf";
+  std::string shared = "5000";
+  for (pid_t pid = 6000; pid < 6300; ++pid) shared += "," + std::to_string(pid);
+  write_file(conf + "/pools/infra/exclusive", "0");
+  write_file(conf + "/pools/infra/0-3/tasks", shared + ",6000");
+  write_file(conf + "/pools/dataplane/exclusive", "1");
+  write_file(conf + "/pools/dataplane/4/tasks", "7004");
+  write_file(conf + "/pools/dataplane/5/tasks", "7005");
+  write_file(conf + "/pools/dataplane/6/tasks", "5001");
+  write_file(conf + "/pools/dataplane/7/tasks", "");
+  FakeProcfs proc;
+  proc.add_process(5000, 1, "0-3");
+  proc.add_process(5001, 1, "6");
+  const ConfigDir dir = ConfigDir::open(conf);
+  const Reconciliation found = judge_reconcile(dir.read(), dir.read_owners(), Procfs(proc.root()));
+  EXPECT_EQ(found.report.reclaimed.size(), 303u);
+
+  FileEvents events;
+  for (const std::string list :
+       {"infra/0-3", "dataplane/4", "dataplane/5", "dataplane/6", "dataplane/7"}) {
+    events.watch(conf + "/pools/" + list, IN_MOVED_FROM | IN_MOVED_TO);
+  }
+  apply_reconcile(dir, found);
+  EXPECT_EQ(events.counts(IN_MOVED_TO), (std::map<std::string, int>{
+                                            {conf + "/pools/infra/0-3/tasks", 1},
+                                            {conf + "/pools/dataplane/4/tasks", 1},
+                                            {conf + "/pools/dataplane/5/tasks", 1},
+                                        }));
+  EXPECT_EQ(read_text(conf + "/pools/infra/0-3/tasks"), "5000");
+  EXPECT_EQ(read_text(conf + "/pools/dataplane/6/tasks"), "5001");
+}
+
+// A PID named by several lists and records is read from procfs once: its stat once, its
+// status (Cpus_allowed_list) at most once, by reconcile and by node-report's two checks.
+class ProcfsReadsTest : public ConfDirTest {
+ protected:
+  void SetUp() override {
+    // 4000 and 4001 run on CPUs 0-3, in both shared pools; 6000.. are zombies, two to a
+    // list, and every one has a record.
+    write_file(conf + "/pools/infra/exclusive", "0");
+    write_file(conf + "/pools/infra/0-3/tasks", "4000,4001,6000,6001");
+    write_file(conf + "/pools/infra/8-11/tasks", "6002,6003,4000");
+    write_file(conf + "/pools/controlplane/exclusive", "0");
+    write_file(conf + "/pools/controlplane/12-15/tasks", "4001,6004,6005,4000");
+    write_file(conf + "/pools/dataplane/exclusive", "1");
+    write_file(conf + "/pools/dataplane/4/tasks", "6006,6007");
+    const ConfigDir dir = ConfigDir::open(conf);
+    dir.write_owner(owner("a", 4000, 1, "infra", {"0-3", "8-11"}));
+    dir.write_owner(owner("b", 4001, 1, "controlplane", {"12-15"}));
+    for (pid_t pid : {4000, 4001}) add(pid, 'S');
+    for (pid_t pid = 6000; pid < 6008; ++pid) {
+      add(pid, 'Z');
+      dir.write_owner(owner("z" + std::to_string(pid), pid, 1, "infra", {"0-3"}));
+    }
+  }
+
+  void add(pid_t pid, char state) {
+    proc.add_process(pid, 1, "0-3", state);
+    pids.push_back(pid);
+  }
+
+  // Each PID's files and how often they were opened, once the watches are set.
+  std::map<std::string, int> reads_by(const std::function<void()>& run) const {
+    FileEvents events;
+    for (pid_t pid : pids)
+      events.watch(proc.root() + "/" + std::to_string(pid), IN_OPEN | IN_CLOSE);
+    run();
+    return events.counts(IN_OPEN);
+  }
+
+  void expect_each_read_once(const std::map<std::string, int>& reads) const {
+    for (pid_t pid : pids) {
+      const std::string base = proc.root() + "/" + std::to_string(pid);
+      EXPECT_EQ(reads.count(base + "/stat") ? reads.at(base + "/stat") : 0, 1) << pid;
+      EXPECT_LE(reads.count(base + "/status") ? reads.at(base + "/status") : 0, 1) << pid;
+    }
+  }
+
+  FakeProcfs proc;
+  std::vector<pid_t> pids;
+};
+
+TEST_F(ProcfsReadsTest, ReconcileReadsEachPidOnce) {
+  const ConfigDir dir = ConfigDir::open(conf);
+  const Config config = dir.read();
+  const std::vector<Owner> owners = dir.read_owners();
+  Reconciliation found;
+  expect_each_read_once(
+      reads_by([&] { found = judge_reconcile(config, owners, Procfs(proc.root())); }));
+  EXPECT_EQ(found.report.reclaimed.size(), 8u);
+  EXPECT_EQ(found.report.mismatched.size(), 3u);  // 4000 and 4001 outside 0-3
+  EXPECT_EQ(found.stale_owners.size(), 8u);
+}
+
+TEST_F(ProcfsReadsTest, NodeReportReadsEachPidOnce) {
+  const ConfigDir dir = ConfigDir::open(conf);
+  const Procfs procfs(proc.root());
+  NodeReport report;
+  expect_each_read_once(reads_by([&] { report = check_node(&dir, conf, std::nullopt, &procfs); }));
+  ASSERT_TRUE(report.task_errors && report.owner_errors);
+  EXPECT_EQ(report.task_errors->size(), 8u);
+  EXPECT_EQ(report.owner_errors->size(), 8u);  // the zombies' records
+}
+
 // --- node-report ----------------------------------------------------------------------
 
 json ok_check() { return {{"errors", json::array()}, {"ok", true}}; }
@@ -226,6 +394,21 @@ TEST(NodeReportTest, OverlapIsReportedWithBothListsAndSharedCpus) {
                    {"CPU list overlap detected in controlplane:3,11 and infra:3-4 (in both: 3)",
                     "CPU list overlap detected in dataplane:4,12 and infra:3-4 (in both: 4)"}},
                   {"ok", false}}));
+}
+
+TEST(NodeReportTest, EachOverlappingPairIsReportedOnceInListOrder) {
+  // p:0-3 and p:2-5 share two CPUs; CPU 3 is in all three lists.
+  TempDir tmp;
+  write_file(tmp / "pools/p/exclusive", "0");
+  write_file(tmp / "pools/p/2-5/tasks", "");
+  write_file(tmp / "pools/p/0-3/tasks", "");
+  write_file(tmp / "pools/q/exclusive", "0");
+  write_file(tmp / "pools/q/3,7/tasks", "");
+  const ConfigDir dir = ConfigDir::open(tmp.path());
+  EXPECT_THAT(check_node(&dir, "/c", std::nullopt, nullptr).config_errors,
+              ElementsAre("CPU list overlap detected in p:0-3 and p:2-5 (in both: 2,3)",
+                          "CPU list overlap detected in p:0-3 and q:3,7 (in both: 3)",
+                          "CPU list overlap detected in p:2-5 and q:3,7 (in both: 3)"));
 }
 
 TEST(NodeReportTest, PoolWithoutListsIsReported) {
