@@ -10,6 +10,7 @@
 #include "k8s_client.h"
 #include "lock.h"
 #include "procfs.h"
+#include "reconcile.h"
 #include "report.h"
 #include "topology.h"
 
@@ -39,7 +40,7 @@ Action add_node_report(CLI::App& app) {
       dir.reset();
     }
     nlohmann::json report =
-        node_report_json(dir ? &*dir : nullptr, opts->conf_dir, topology, &procfs);
+        node_report_json(check_node(dir ? &*dir : nullptr, opts->conf_dir, topology, &procfs));
     held.reset();
     print_document(to_document(report));
     if (opts->publish) k8s_publish_report(process_env, "NodeReport", report);

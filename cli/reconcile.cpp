@@ -8,6 +8,7 @@
 #include "k8s_client.h"
 #include "lock.h"
 #include "procfs.h"
+#include "reconcile.h"
 #include "report.h"
 
 namespace kcm::cli {
@@ -22,10 +23,10 @@ Action add_reconcile(CLI::App& app) {
     {
       DirLock held =
           dir.lock(LockMode::kExclusive, lock_options(settings, "kcm reconcile"));
-      ReconcileReport rr = build_reconcile_report(dir.read(), dir.read_owners(), procfs);
-      report = reconcile_json(rr);
+      const Reconciliation found = judge_reconcile(dir.read(), dir.read_owners(), procfs);
+      report = reconcile_json(found.report);
       print_document(to_document(report));
-      apply_reconcile(dir, rr);
+      apply_reconcile(dir, found);
       if (int removed = dir.remove_stale_temp_files()) {
         spdlog::info("removed {} temp files left by killed writers", removed);
       }

@@ -1,6 +1,8 @@
 // The JSON documents of `kcm describe`, `kcm reconcile` and `kcm node-report`, in the
-// shapes of the CLI contract, docs/cli.md (keys sorted, 2-space indent, trailing newline), and
-// the reconciliation that goes with the reconcile report.
+// shapes of the CLI contract, docs/cli.md (keys sorted, 2-space indent, trailing newline).
+//
+// Pure: these functions format values they are given. What the values are (which tasks
+// are dead, which checks fail) is judged from the directory and procfs in reconcile.h.
 #pragma once
 
 #include <sys/types.h>
@@ -11,8 +13,7 @@
 #include <vector>
 
 #include "config_dir.h"
-#include "procfs.h"
-#include "topology.h"
+#include "cpuset.h"
 
 namespace kcm {
 
@@ -36,37 +37,30 @@ struct MismatchedTask {
   CpuSet actual;  // its Cpus_allowed_list
 };
 
+// The values of the reconcile document.
 struct ReconcileReport {
   std::vector<ReclaimedTask> reclaimed;  // dead, or reused (start time differs from record)
   std::vector<MismatchedTask> mismatched;
-  std::vector<Owner> stale_owners;  // records whose holder is dead or reused
 };
 
-// Pure but for procfs reads: which tasks are dead or reused, which live ones run on other
-// CPUs than their list's.
-ReconcileReport build_reconcile_report(const Config& config, const std::vector<Owner>& owners,
-                                       const Procfs& procfs);
-
-// What breaks the rule that an exclusive list has one holder and a holder's record and
-// tasks agree: exclusive lists whose tasks name more than one process that is not
-// provably gone, records of holders that are gone, records naming a list whose tasks lack
-// their running holder (a writer killed mid-transaction; its retry completes it).
-std::vector<std::string> ownership_errors(const Config& config, const std::vector<Owner>& owners,
-                                          const Procfs& procfs);
-
 // {"mismatchedCpuMasks": [{"actualCpus": [..], "cpus", "pid", "pool"}],
-//  "reclaimedCpuLists": [{"cpus", "pid", "pool"}]}, each sorted by pid.
+//  "reclaimedCpuLists": [{"cpus", "pid", "pool"}]}, in the order given (reconcile.h
+// gives them sorted by pid).
 nlohmann::json reconcile_json(const ReconcileReport& report);
 
-// Under the caller's exclusive lock: removes reclaimed tasks and stale owner records.
-void apply_reconcile(const ConfigDir& dir, const ReconcileReport& report);
+// The values of the node-report document: each check's errors, a check that could not
+// be made (no topology, no procfs) left out.
+struct NodeReport {
+  std::string path;              // the configuration directory as the user named it
+  std::optional<Config> config;  // nullopt when unreadable: the description is null
+  std::vector<std::string> config_errors;
+  std::optional<std::vector<std::string>> cpu_errors;
+  std::optional<std::vector<std::string>> task_errors;
+  std::optional<std::vector<std::string>> owner_errors;
+};
 
-// {"checks": {"configDirectory": {"errors": [...], "ok": bool}, ...}, "description": ...}
-// configDirectory: readable, CPU lists disjoint, pools with lists; cpus: every CPU in the
-// config online (when topology is known); tasks: none that reconcile would reclaim, and
-// owners: ownership_errors() (both when procfs is given). `description` is the describe document,
-// null when unreadable.
-nlohmann::json node_report_json(const ConfigDir* dir, const std::string& path,
-                                const std::optional<Topology>& topology, const Procfs* procfs);
+// {"checks": {"configDirectory": {"errors": [...], "ok": bool}, "cpus", "tasks",
+// "owners"}, "description": <describe document or null>}
+nlohmann::json node_report_json(const NodeReport& report);
 
 }  // namespace kcm
