@@ -227,15 +227,8 @@ void ConfigDir::write_tasks(const std::string& pool, const std::string& list,
 std::optional<UniqueFd> ConfigDir::open_owners(bool create) const {
   const std::string display = join_path(path_, kOwners);
   if (create) return make_dir_at(fd_.get(), kOwners, kOwnersMode, display);
-  try {
-    return open_dir_at(fd_.get(), kOwners, display);
-  } catch (const Error&) {
-    struct stat st;
-    if (::fstatat(fd_.get(), kOwners, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
-      return std::nullopt;  // a directory made by the original tool has no owners/
-    }
-    throw;
-  }
+  // A directory made by the original tool has no owners/.
+  return if_found([&] { return open_dir_at(fd_.get(), kOwners, display); });
 }
 
 std::optional<Owner> ConfigDir::read_owner(const std::string& owner) const {
@@ -243,7 +236,7 @@ std::optional<Owner> ConfigDir::read_owner(const std::string& owner) const {
   if (!owners_fd) return std::nullopt;
   const std::string file = owner_file_stem(owner) + std::string(kJson);
   const std::string display = join_path(join_path(path_, kOwners), file);
-  auto text = read_file_at_if_exists(owners_fd->get(), file, display);
+  auto text = if_found([&] { return read_file_at(owners_fd->get(), file, display); });
   if (!text) return std::nullopt;
   return owner_from_json(*text, display);
 }
