@@ -17,6 +17,7 @@
 #include "env.h"
 #include "error.h"
 #include "lock.h"
+#include "names.h"
 #include "procfs.h"
 #include "reservation.h"
 
@@ -104,7 +105,7 @@ Action add_isolate(CLI::App& app) {
   sub.add_option("command", opts->command, "Command to isolate")->required();
   sub.add_option("args", opts->args, "Command arguments");
   return [opts](const Settings& settings) {
-    validate_pool_name(opts->pool);
+    const PoolName pool = PoolName::parse(opts->pool);
     Procfs procfs(settings.required_procfs_root("isolate"));
     ConfigDir dir = ConfigDir::open(opts->conf_dir);
     const pid_t pid = procfs.self_pid();
@@ -116,7 +117,7 @@ Action add_isolate(CLI::App& app) {
     const std::string owner = "isolate-" + std::to_string(pid);
     const LockOptions lock = lock_options(settings, "kcm isolate");
     const ProcessId self{pid, *start_time};
-    Reservation r = reserve(dir, {owner, pid, *start_time, opts->pool, 1}, lock, settings.sysfs_root);
+    Reservation r = reserve(dir, {owner, pid, *start_time, pool, 1}, lock, settings.sysfs_root);
     std::string command_line = opts->command;
     for (const std::string& arg : opts->args) command_line += " " + arg;
     int status;
@@ -125,7 +126,7 @@ Action add_isolate(CLI::App& app) {
       if (::setenv("KCM_CPUS_ASSIGNED", r.cpus.to_string().c_str(), 1) != 0) {
         throw sys_error("set", "KCM_CPUS_ASSIGNED", errno);
       }
-      spdlog::info("isolate: pid {} on CPUs {} of pool {}", pid, r.cpus.to_string(), opts->pool);
+      spdlog::info("isolate: pid {} on CPUs {} of pool {}", pid, r.cpus.to_string(), pool);
       status = run_forwarding_signals(command_line);
     } catch (const Error& e) {
       release_after_failure(dir, owner, lock, self, e);
