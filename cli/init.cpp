@@ -21,7 +21,7 @@ void warn_without_free_hugepages(const std::string& sysfs_root) {
   std::error_code ec;
   long free_pages = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    auto text = read_file_if_exists(entry.path().string() + "/free_hugepages");
+    auto text = if_found([&] { return read_file(entry.path().string() + "/free_hugepages"); });
     if (text) free_pages += std::strtol(text->c_str(), nullptr, 10);
   }
   if (free_pages == 0) spdlog::warn("no free hugepages under {}", dir);

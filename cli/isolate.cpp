@@ -17,6 +17,8 @@
 #include "env.h"
 #include "error.h"
 #include "lock.h"
+#include "names.h"
+#include "pin.h"
 #include "procfs.h"
 #include "reservation.h"
 
@@ -104,35 +106,30 @@ Action add_isolate(CLI::App& app) {
   sub.add_option("command", opts->command, "Command to isolate")->required();
   sub.add_option("args", opts->args, "Command arguments");
   return [opts](const Settings& settings) {
-    validate_pool_name(opts->pool);
+    const PoolName pool = PoolName::parse(opts->pool);
     Procfs procfs(settings.required_procfs_root("isolate"));
     ConfigDir dir = ConfigDir::open(opts->conf_dir);
     const pid_t pid = procfs.self_pid();
-    auto start_time = procfs.start_time(pid);
-    if (!start_time) {
+    const auto holder =
+        if_found([&] { return find_holder(procfs, "isolate-" + std::to_string(pid), pid); });
+    if (!holder) {
       throw op_error("read", procfs.path(pid, "stat"),
                      "no such process: is KCM_PROC_FS the host's procfs?");
     }
-    const std::string owner = "isolate-" + std::to_string(pid);
     const LockOptions lock = lock_options(settings, "kcm isolate");
-    const ProcessId self{pid, *start_time};
-    Reservation r = reserve(dir, {owner, pid, *start_time, opts->pool, 1}, lock, settings.sysfs_root);
+    // kcm pins its own thread: the command, and all it forks, inherit the affinity.
+    const Reservation r = pin(
+        dir, *holder, {pool, 1, ""}, [](const CpuSet& cpus) { set_affinity(0, cpus); }, lock,
+        settings.sysfs_root);
     std::string command_line = opts->command;
     for (const std::string& arg : opts->args) command_line += " " + arg;
-    int status;
-    try {
-      set_affinity(0, r.cpus);
+    return while_pinned(dir, *holder, lock, [&] {
       if (::setenv("KCM_CPUS_ASSIGNED", r.cpus.to_string().c_str(), 1) != 0) {
         throw sys_error("set", "KCM_CPUS_ASSIGNED", errno);
       }
-      spdlog::info("isolate: pid {} on CPUs {} of pool {}", pid, r.cpus.to_string(), opts->pool);
-      status = run_forwarding_signals(command_line);
-    } catch (const Error& e) {
-      release_after_failure(dir, owner, lock, self, e);
-      throw;
-    }
-    release(dir, owner, lock, self);
-    return status;
+      spdlog::info("isolate: pid {} on CPUs {} of pool {}", pid, r.cpus.to_string(), pool);
+      return run_forwarding_signals(command_line);
+    });
   };
 }
 

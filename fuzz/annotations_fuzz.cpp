@@ -3,9 +3,9 @@
 #include <optional>
 
 #include "annotations.h"
-#include "config_dir.h"
 #include "error.h"
 #include "fuzz.h"
+#include "names.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::vector<std::string> parts = kcm_fuzz::split_nul(kcm_fuzz::as_text(data, size));
@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!request) return 0;
   FUZZ_CHECK(!sandbox);
   FUZZ_CHECK(request->count >= 1 && request->count <= kcm::kMaxCores);
-  kcm::validate_pool_name(request->pool);  // throws (and so crashes) if it let one through
+  // A pool name is valid by construction; parsing it again throws (and so crashes) if not.
+  FUZZ_CHECK(kcm::PoolName::parse(request->pool.str()) == request->pool);
   FUZZ_CHECK(annotations.at(request->pool_annotation) == request->pool);
   // The suffixed key wins: it is the one chosen whenever it exists.
   const std::string specific = std::string(kcm::kPoolAnnotation) + "." + name;

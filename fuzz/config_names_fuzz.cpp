@@ -1,10 +1,10 @@
-// validate_pool_name and validate_cpu_list_name: directory names of the config
-// directory and pool names from annotations and flags, checked before they become paths.
+// PoolName and CpuListName (names.h): directory names of the config directory and pool
+// names from annotations and flags, checked before they become paths.
 #include <optional>
 
-#include "config_dir.h"
 #include "error.h"
 #include "fuzz.h"
+#include "names.h"
 
 namespace {
 
@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   bool pool_ok = true;
   try {
-    kcm::validate_pool_name(name);
+    FUZZ_CHECK(kcm::PoolName::parse(name) == name);
   } catch (const kcm::Error& e) {
     pool_ok = false;
     FUZZ_CHECK(e.exit_code() == kcm::kExitUsage);
@@ -30,17 +30,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(name.size() <= 63 && name[0] != '-' && name[0] != '_');
   }
 
-  std::optional<kcm::CpuSet> cpus;
+  std::optional<kcm::CpuListName> list;
   try {
-    cpus = kcm::validate_cpu_list_name(name);
+    list = kcm::CpuListName::parse(name);
   } catch (const kcm::Error& e) {
     FUZZ_CHECK(e.exit_code() == kcm::kExitUsage);
     return 0;
   }
+  FUZZ_CHECK(*list == name);  // kept exactly as written
   FUZZ_CHECK(is_safe_path_component(name));
-  FUZZ_CHECK(!cpus->empty());
-  FUZZ_CHECK(*cpus == kcm::CpuSet::parse(name));
-  // kcm names the lists it creates canonically; those names must validate too.
-  FUZZ_CHECK(kcm::validate_cpu_list_name(cpus->to_string()) == *cpus);
+  const kcm::CpuSet cpus = kcm::cpus_of(*list);
+  FUZZ_CHECK(!cpus.empty());
+  FUZZ_CHECK(cpus == kcm::CpuSet::parse(name));
+  // kcm names the lists it creates canonically; those names must be valid too.
+  FUZZ_CHECK(kcm::cpus_of(kcm::list_name_of(cpus)) == cpus);
   return 0;
 }

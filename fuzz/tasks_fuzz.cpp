@@ -2,9 +2,9 @@
 // original Intel CMK, read on every hook and reconcile.
 #include <optional>
 
-#include "config_dir.h"
 #include "error.h"
 #include "fuzz.h"
+#include "pools.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(kcm_fuzz::as_text(data, size));

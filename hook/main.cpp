@@ -11,7 +11,6 @@
 #include <optional>
 #include <string>
 
-#include "affinity.h"
 #include "annotations.h"
 #include "cgroup.h"
 #include "config_dir.h"
@@ -21,6 +20,7 @@
 #include "lock.h"
 #include "log.h"
 #include "oci_state.h"
+#include "pin.h"
 #include "procfs.h"
 #include "reservation.h"
 #include "seccomp_filter.h"
@@ -60,51 +60,62 @@ Args parse_args(int argc, char** argv) {
   return args;
 }
 
-// Pins the container's init process: its cpuset cgroup (which whatever the container
-// forks inherits) and the affinity of every thread, which is all a process in the root
-// cgroup can get (the root cpuset cannot be narrowed).
-void apply(const kcm::Procfs& procfs, pid_t pid, const kcm::CpuSet& cpus) {
-  if (auto cgroup = kcm::cpuset_cgroup_of(procfs, pid, procfs.path(0, "mountinfo"))) {
-    kcm::write_cpuset(*cgroup, cpus);
-  } else {
-    spdlog::info("pid {} is in the root cpuset cgroup: setting affinity only", pid);
-  }
-  if (kcm::set_affinity_all(procfs.threads(pid), cpus) == 0) {
-    throw kcm::op_error("set CPU affinity of", "pid " + std::to_string(pid), "process is gone");
+// What the container asks for; nullopt when nothing. poststop releases by container id
+// alone: an annotation that prestart refused must not make the cleanup fail too.
+std::optional<kcm::PoolRequest> request_of(const Args& args, const kcm::OciState& state) {
+  try {
+    return kcm::pool_request(state.annotations);
+  } catch (const kcm::Error&) {
+    if (args.stage != "poststop") throw;
+    return kcm::PoolRequest{};
   }
 }
 
-int allocate(const kcm::ConfigDir& dir, const kcm::OciState& state, const kcm::PoolRequest& request,
-             const kcm::LockOptions& lock, const std::string& sysfs_root) {
-  if (state.pid <= 0) throw kcm::usage_error("OCI state has no \"pid\"");
-  kcm::Procfs procfs(lock.procfs_root);
-  auto start_time = procfs.start_time(state.pid);
-  if (!start_time) {
-    throw kcm::op_error("read start time of", procfs.path(state.pid, "stat"), "no such process");
-  }
-  const kcm::ProcessId self{state.pid, *start_time};
-  kcm::Reservation r;
-  try {
-    r = kcm::reserve(dir, {state.id, state.pid, *start_time, request.pool, request.count}, lock,
-                     sysfs_root);
-  } catch (const kcm::Error& e) {
-    throw kcm::with_context(
-        "annotation " + kcm::quote(request.pool_annotation) + "=" + kcm::quote(request.pool), e);
-  }
-  try {
-    apply(procfs, state.pid, r.cpus);
-  } catch (const kcm::Error& e) {
-    // The runtime refuses the container when the hook fails; its CPUs must not stay taken.
-    const std::string context = "pin to CPUs " + r.cpus.to_string();
-    try {
-      kcm::release_after_failure(dir, state.id, lock, self, e);
-    } catch (const kcm::Error& both) {
-      throw kcm::with_context(context, both);
+// Landlock: the conf dir, the container's cpuset cgroup (found before the sandbox,
+// because only its files may be written), procfs and sysfs to read (landlock.h).
+void confine(const Args& args, const kcm::OciState& state, const kcm::Settings& settings) {
+  // glibc reads /etc/localtime at its first time conversion (the owner record's stamp,
+  // syslog's): now, while the sandbox does not yet shut it out.
+  ::tzset();
+  const kcm::Procfs procfs(settings.procfs_root);
+  std::optional<std::string> cgroup_dir;
+  if (args.stage != "poststop" && state.pid > 0) {
+    if (auto cgroup = kcm::cpuset_cgroup_of(procfs, state.pid, procfs.path(0, "mountinfo"))) {
+      cgroup_dir = cgroup->dir;
     }
-    throw kcm::with_context(context + " (allocation rolled back)", e);
   }
+  if (int abi = kcm::confine_hook_file_access(
+          {args.conf_dir, cgroup_dir, {settings.procfs_root, settings.sysfs_root}})) {
+    spdlog::debug("file access confined by Landlock ABI {}", abi);
+  } else {
+    spdlog::debug("file access not confined: this kernel has no Landlock");
+  }
+}
+
+// prestart / createRuntime: the container's init process gets the lists it asks for.
+int pin_container(const kcm::ConfigDir& dir, const kcm::OciState& state,
+                  const kcm::PoolRequest& request, const kcm::LockOptions& lock,
+                  const std::string& sysfs_root) {
+  if (state.pid <= 0) throw kcm::usage_error("OCI state has no \"pid\"");
+  const kcm::Procfs procfs(lock.procfs_root);
+  const kcm::Holder holder = kcm::find_holder(procfs, state.id, state.pid);
+  const std::string asked_by =
+      "annotation " + kcm::quote(request.pool_annotation) + "=" + kcm::quote(request.pool);
+  const kcm::Reservation r = kcm::pin(
+      dir, holder, {request.pool, request.count, asked_by},
+      [&](const kcm::CpuSet& cpus) { kcm::apply_to_container(procfs, state.pid, cpus); }, lock,
+      sysfs_root);
   spdlog::info("pinned pid {} to CPUs {} of pool {}{}", state.pid, r.cpus.to_string(), request.pool,
                r.existing ? " (again)" : "");
+  return kcm::kExitOk;
+}
+
+// poststop: the state has no pid now, so only a record whose process is gone is released.
+int release_container(const kcm::ConfigDir& dir, const kcm::OciState& state,
+                      const kcm::LockOptions& lock) {
+  if (auto released = kcm::release(dir, state.id, lock, std::nullopt)) {
+    spdlog::info("released CPU lists of pool {}", released->pool);
+  }
   return kcm::kExitOk;
 }
 
@@ -114,50 +125,17 @@ int run(int argc, char** argv) {
   kcm::init_logging(kProgram, settings.log_level, /*also_syslog=*/true);
   kcm::install_hook_seccomp_filter();
   const kcm::OciState state = kcm::parse_oci_state(kcm::read_state(STDIN_FILENO, "stdin"));
-
   // Containers that ask for nothing return here: no lock, no config directory.
-  std::optional<kcm::PoolRequest> request;
-  try {
-    request = kcm::pool_request(state.annotations);
-  } catch (const kcm::Error&) {
-    // poststop releases by container id alone; an annotation that prestart refused must
-    // not make the cleanup fail too.
-    if (args.stage != "poststop") throw;
-    request = kcm::PoolRequest{};
-  }
+  const std::optional<kcm::PoolRequest> request = request_of(args, state);
   if (!request) return kcm::kExitOk;
   if (state.id.empty()) throw kcm::usage_error("OCI state has no \"id\"");
-
   try {
-    // glibc reads /etc/localtime at its first time conversion (the owner record's stamp,
-    // syslog's): now, while the sandbox below does not yet shut it out.
-    ::tzset();
-    // Landlock: the conf dir, the container's cpuset cgroup (found before the sandbox,
-    // because only its files may be written), procfs and sysfs to read (landlock.h).
+    confine(args, state, settings);
+    const kcm::ConfigDir dir = kcm::ConfigDir::open(args.conf_dir);
     const kcm::LockOptions lock{kProgram, std::string(kProgram) + ": ", settings.lock_timeout(),
                                 settings.procfs_root};
-    const kcm::Procfs procfs(lock.procfs_root);
-    std::optional<std::string> cgroup_dir;
-    if (args.stage != "poststop" && state.pid > 0) {
-      if (auto cgroup = kcm::cpuset_cgroup_of(procfs, state.pid, procfs.path(0, "mountinfo"))) {
-        cgroup_dir = cgroup->dir;
-      }
-    }
-    if (int abi = kcm::confine_hook_file_access(
-            {args.conf_dir, cgroup_dir, {settings.procfs_root, settings.sysfs_root}})) {
-      spdlog::debug("file access confined by Landlock ABI {}", abi);
-    } else {
-      spdlog::debug("file access not confined: this kernel has no Landlock");
-    }
-    const kcm::ConfigDir dir = kcm::ConfigDir::open(args.conf_dir);
-    if (args.stage == "poststop") {
-      // The state has no pid now: only a record whose process is gone is released.
-      if (auto released = kcm::release(dir, state.id, lock, std::nullopt)) {
-        spdlog::info("released CPU lists of pool {}", released->pool);
-      }
-      return kcm::kExitOk;
-    }
-    return allocate(dir, state, *request, lock, settings.sysfs_root);
+    if (args.stage == "poststop") return release_container(dir, state, lock);
+    return pin_container(dir, state, *request, lock, settings.sysfs_root);
   } catch (const kcm::Error& e) {
     throw kcm::with_context(args.stage + " container " + kcm::quote(state.id), e);
   }

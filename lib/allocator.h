@@ -9,15 +9,16 @@
 #pragma once
 
 #include <map>
-#include <string>
 #include <vector>
 
-#include "config_dir.h"
+#include "cpuset.h"
+#include "names.h"
+#include "pools.h"
 
 namespace kcm {
 
 struct Choice {
-  std::vector<std::string> lists;  // names, ascending by first CPU
+  std::vector<CpuListName> lists;  // ascending by first CPU
   bool spans_nodes = false;
 };
 

@@ -2,7 +2,6 @@
 
 #include <charconv>
 
-#include "config_dir.h"
 #include "error.h"
 
 namespace kcm {
@@ -70,11 +69,11 @@ std::optional<PoolRequest> pool_request(const std::map<std::string, std::string>
 
   PoolRequest request;
   request.pool_annotation = pool_key;
-  request.pool = annotations.at(pool_key);
+  const std::string& pool = annotations.at(pool_key);
   try {
-    validate_pool_name(request.pool);
+    request.pool = PoolName::parse(pool);
   } catch (const Error&) {
-    throw invalid(pool_key, request.pool, "not a pool name: must match [a-z0-9][a-z0-9_-]{0,62}");
+    throw invalid(pool_key, pool, "not a pool name: must match " + std::string(kPoolNameRule));
   }
   const std::string cores_key = choose_key(annotations, kCoresAnnotation, name);
   if (!cores_key.empty()) request.count = parse_cores(cores_key, annotations.at(cores_key));

@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 
+#include "names.h"
+
 namespace kcm {
 
 inline constexpr char kPoolAnnotation[] = "kcm.intel.com/pool";
@@ -22,7 +24,7 @@ inline constexpr char kCoresAnnotation[] = "kcm.intel.com/cores";
 inline constexpr int kMaxCores = 64;
 
 struct PoolRequest {
-  std::string pool;
+  PoolName pool;
   int count = 1;
   std::string pool_annotation;  // the key that chose the pool
 };

@@ -4,9 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <charconv>
 
 #include "error.h"
 
@@ -42,62 +40,6 @@ UniqueFd make_dir_at(int dirfd, const std::string& name, mode_t mode, const std:
 
 }  // namespace
 
-void validate_pool_name(const std::string& name) {
-  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  bool ok = !name.empty() && name.size() <= 63 && lower_or_digit(name[0]) &&
-            std::all_of(name.begin(), name.end(),
-                        [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
-  if (!ok) {
-    throw usage_error("invalid pool name " + quote(name) + ": must match [a-z0-9][a-z0-9_-]{0,62}");
-  }
-}
-
-CpuSet validate_cpu_list_name(const std::string& name) {
-  bool chars_ok = !name.empty() && name.find_first_not_of("0123456789,-") == std::string::npos;
-  if (!chars_ok) {
-    throw usage_error("invalid CPU list name " + quote(name) +
-                      ": only digits, ',' and '-' are allowed");
-  }
-  CpuSet cpus;
-  try {
-    cpus = CpuSet::parse(name);
-  } catch (const Error& e) {
-    throw usage_error(e.what());
-  }
-  if (cpus.empty()) throw usage_error("invalid CPU list name " + quote(name) + ": no CPUs");
-  return cpus;
-}
-
-std::vector<pid_t> parse_tasks(const std::string& text, const std::string& display) {
-  std::string_view s(text);
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
-  std::vector<pid_t> tasks;
-  if (s.empty()) return tasks;
-  std::size_t pos = 0;
-  while (pos <= s.size()) {
-    std::size_t comma = s.find(',', pos);
-    if (comma == std::string_view::npos) comma = s.size();
-    std::string_view item = s.substr(pos, comma - pos);
-    pid_t pid = 0;
-    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), pid);
-    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || pid <= 0) {
-      throw op_error("parse", display, "invalid PID " + quote(item));
-    }
-    tasks.push_back(pid);
-    pos = comma + 1;
-  }
-  return tasks;
-}
-
-std::string format_tasks(const std::vector<pid_t>& tasks) {
-  std::string out;
-  for (pid_t pid : tasks) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(pid);
-  }
-  return out;
-}
-
 ConfigDir ConfigDir::open(const std::string& path) {
   UniqueFd fd;
   try {
@@ -124,7 +66,7 @@ ConfigDir ConfigDir::open(const std::string& path) {
   return ConfigDir(path, std::move(fd));
 }
 
-std::string ConfigDir::pool_path(const std::string& pool) const {
+std::string ConfigDir::pool_path(const PoolName& pool) const {
   return join_path(join_path(path_, kPools), pool);
 }
 
@@ -132,25 +74,28 @@ DirLock ConfigDir::lock(LockMode mode, const LockOptions& options) const {
   return DirLock::acquire(fd_.get(), path_, mode, options);
 }
 
-Pool ConfigDir::read_pool_at(int pools_fd, const std::string& name) const {
-  const std::string pool_display = pool_path(name);
+UniqueFd ConfigDir::open_pool(int pools_fd, const PoolName& name) const {
   try {
-    validate_pool_name(name);
+    return open_dir_at(pools_fd, name, pool_path(name));
   } catch (const Error& e) {
-    throw op_error("read", pool_display, e.what());
+    if (!e.is_not_found()) throw;
+    throw Error("pool " + quote(name) + " does not exist in " + quote(path_), ErrorKind::kNotFound);
   }
-  UniqueFd pool_fd = open_dir_at(pools_fd, name, pool_display);
+}
+
+Pool ConfigDir::read_pool_at(int pool_fd, const PoolName& name) const {
+  const std::string pool_display = pool_path(name);
   Pool pool;
   pool.name = name;
   const std::string excl_display = join_path(pool_display, kExclusive);
-  std::string excl = read_file_at(pool_fd.get(), kExclusive, excl_display);
+  std::string excl = read_file_at(pool_fd, kExclusive, excl_display);
   while (!excl.empty() && (excl.back() == '\n' || excl.back() == ' ')) excl.pop_back();
   if (excl == "1") {
     pool.exclusive = true;
   } else if (excl != "0") {
     throw op_error("parse", excl_display, "must be \"0\" or \"1\", not " + quote(excl));
   }
-  for (const DirEntry& ent : list_dir(pool_fd.get(), pool_display)) {
+  for (const DirEntry& ent : list_dir(pool_fd, pool_display)) {
     if (is_temp_name(ent.name) || ent.name == kExclusive) continue;
     const std::string list_display = join_path(pool_display, ent.name);
     if (ent.type == EntryType::kSymlink) {
@@ -160,13 +105,9 @@ Pool ConfigDir::read_pool_at(int pools_fd, const std::string& name) const {
       throw op_error("read", list_display, "unexpected entry: not a CPU list directory");
     }
     CpuList list;
-    list.name = ent.name;
-    try {
-      list.cpus = validate_cpu_list_name(ent.name);
-    } catch (const Error& e) {
-      throw op_error("read", list_display, e.what());
-    }
-    UniqueFd list_fd = open_dir_at(pool_fd.get(), ent.name, list_display);
+    list.name = CpuListName::parse_in(ent.name, "read", list_display);
+    list.cpus = cpus_of(list.name);
+    UniqueFd list_fd = open_dir_at(pool_fd, list.name, list_display);
     const std::string tasks_display = join_path(list_display, kTasks);
     list.tasks = parse_tasks(read_file_at(list_fd.get(), kTasks, tasks_display), tasks_display);
     pool.lists.emplace(list.name, std::move(list));
@@ -180,18 +121,20 @@ Config ConfigDir::read() const {
   Config config;
   for (const DirEntry& ent : list_dir(pools_fd.get(), pools_display)) {
     if (is_temp_name(ent.name)) continue;
+    const std::string display = join_path(pools_display, ent.name);
     if (ent.type != EntryType::kDirectory) {
-      throw op_error("read", join_path(pools_display, ent.name),
+      throw op_error("read", display,
                      ent.type == EntryType::kSymlink ? "is a symlink, refusing to follow it"
                                                      : "unexpected entry: not a pool directory");
     }
-    config.pools.emplace(ent.name, read_pool_at(pools_fd.get(), ent.name));
+    const PoolName name = PoolName::parse_in(ent.name, "read", display);
+    UniqueFd pool_fd = open_dir_at(pools_fd.get(), name, display);
+    config.pools.emplace(name, read_pool_at(pool_fd.get(), name));
   }
   return config;
 }
 
-bool ConfigDir::has_pool(const std::string& name) const {
-  validate_pool_name(name);
+bool ConfigDir::has_pool(const PoolName& name) const {
   const std::string path = join_path(kPools, name);
   struct stat st;
   if (::fstatat(fd_.get(), path.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return true;
@@ -199,24 +142,14 @@ bool ConfigDir::has_pool(const std::string& name) const {
   throw sys_error("stat", pool_path(name), errno);
 }
 
-Pool ConfigDir::read_pool(const std::string& name) const {
-  validate_pool_name(name);
-  const std::string pools_display = join_path(path_, kPools);
-  UniqueFd pools_fd = open_dir_at(fd_.get(), kPools, pools_display);
-  struct stat st;
-  if (::fstatat(pools_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) {
-      throw Error("pool " + quote(name) + " does not exist in " + quote(path_));
-    }
-    throw sys_error("stat", pool_path(name), errno);
-  }
-  return read_pool_at(pools_fd.get(), name);
+Pool ConfigDir::read_pool(const PoolName& name) const {
+  UniqueFd pools_fd = open_dir_at(fd_.get(), kPools, join_path(path_, kPools));
+  UniqueFd pool_fd = open_pool(pools_fd.get(), name);
+  return read_pool_at(pool_fd.get(), name);
 }
 
-void ConfigDir::write_tasks(const std::string& pool, const std::string& list,
+void ConfigDir::write_tasks(const PoolName& pool, const CpuListName& list,
                             const std::vector<pid_t>& tasks) const {
-  validate_pool_name(pool);
-  validate_cpu_list_name(list);
   const std::string list_display = join_path(pool_path(pool), list);
   UniqueFd pools_fd = open_dir_at(fd_.get(), kPools, join_path(path_, kPools));
   UniqueFd pool_fd = open_dir_at(pools_fd.get(), pool, pool_path(pool));
@@ -227,15 +160,8 @@ void ConfigDir::write_tasks(const std::string& pool, const std::string& list,
 std::optional<UniqueFd> ConfigDir::open_owners(bool create) const {
   const std::string display = join_path(path_, kOwners);
   if (create) return make_dir_at(fd_.get(), kOwners, kOwnersMode, display);
-  try {
-    return open_dir_at(fd_.get(), kOwners, display);
-  } catch (const Error&) {
-    struct stat st;
-    if (::fstatat(fd_.get(), kOwners, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
-      return std::nullopt;  // a directory made by the original tool has no owners/
-    }
-    throw;
-  }
+  // A directory made by the original tool has no owners/.
+  return if_found([&] { return open_dir_at(fd_.get(), kOwners, display); });
 }
 
 std::optional<Owner> ConfigDir::read_owner(const std::string& owner) const {
@@ -243,7 +169,7 @@ std::optional<Owner> ConfigDir::read_owner(const std::string& owner) const {
   if (!owners_fd) return std::nullopt;
   const std::string file = owner_file_stem(owner) + std::string(kJson);
   const std::string display = join_path(join_path(path_, kOwners), file);
-  auto text = read_file_at_if_exists(owners_fd->get(), file, display);
+  auto text = if_found([&] { return read_file_at(owners_fd->get(), file, display); });
   if (!text) return std::nullopt;
   return owner_from_json(*text, display);
 }
@@ -342,13 +268,11 @@ void ConfigDir::create(const std::string& path, const Config& layout, const Lock
   {
     UniqueFd pools_fd = make_dir_at(dir.fd(), temp, kTreeMode, temp_display);
     for (const auto& [name, pool] : layout.pools) {
-      validate_pool_name(name);
       const std::string pool_display = join_path(temp_display, name);
       UniqueFd pool_fd = make_dir_at(pools_fd.get(), name, kTreeMode, pool_display);
       write_file_atomic(pool_fd.get(), kExclusive, pool.exclusive ? "1" : "0",
                         join_path(pool_display, kExclusive));
       for (const auto& [list_name, list] : pool.lists) {
-        validate_cpu_list_name(list_name);
         const std::string list_display = join_path(pool_display, list_name);
         UniqueFd list_fd = make_dir_at(pool_fd.get(), list_name, kTreeMode, list_display);
         write_file_atomic(list_fd.get(), kTasks, format_tasks(list.tasks),

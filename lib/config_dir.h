@@ -5,8 +5,9 @@
 //   <conf>/pools/<pool>/<cpulist>/tasks  comma-separated host PIDs, "" when free
 //   <conf>/owners/<owner>.json           see owner.h
 //
-// Names are validated before they become paths and nothing is followed through a
-// symlink: every access is openat(2) relative to the directory's fd with O_NOFOLLOW.
+// Names are names.h values, valid before they become paths, and nothing is followed
+// through a symlink: every access is openat(2) relative to the directory's fd with
+// O_NOFOLLOW.
 // Every write is crash-safe (fs.h write_file_atomic); dot-named entries are temp files
 // of an interrupted writer and are skipped. Callers hold the lock (lock()) around a
 // read-modify-write; the class itself keeps no state but the directory fd. Modes: the
@@ -16,43 +17,17 @@
 
 #include <sys/types.h>
 
-#include <chrono>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "cpuset.h"
 #include "fs.h"
 #include "lock.h"
+#include "names.h"
 #include "owner.h"
+#include "pools.h"
 
 namespace kcm {
-
-struct CpuList {
-  std::string name;  // the directory name, exactly as written ("4,12", "0-2,8-10")
-  CpuSet cpus;
-  std::vector<pid_t> tasks;  // in file order
-};
-
-struct Pool {
-  std::string name;
-  bool exclusive = false;
-  std::map<std::string, CpuList> lists;  // by name
-};
-
-struct Config {
-  std::map<std::string, Pool> pools;  // by name
-};
-
-// Pool names: [a-z0-9][a-z0-9_-]{0,62}. CPU list names: digits, ',' and '-' that parse
-// as a non-empty CPU list. Both throw a usage Error naming the value.
-void validate_pool_name(const std::string& name);
-CpuSet validate_cpu_list_name(const std::string& name);
-
-// Parses a tasks file: "" or "2000,2001" (a trailing newline is tolerated). Throws.
-std::vector<pid_t> parse_tasks(const std::string& text, const std::string& display);
-std::string format_tasks(const std::vector<pid_t>& tasks);
 
 class ConfigDir {
  public:
@@ -74,14 +49,16 @@ class ConfigDir {
   DirLock lock(LockMode mode, const LockOptions& options) const;
 
   // Whole snapshot. Throws Error naming the first file that is missing, malformed, a
-  // symlink or of an unexpected type.
+  // symlink or of an unexpected type, or the first entry whose name is not a pool's or a
+  // CPU list's (names.h).
   Config read() const;
   // Whether pools/<name> exists (as anything: read_pool judges what it is).
-  bool has_pool(const std::string& name) const;
-  // One pool; throws `pool "x" does not exist in "/etc/kcm"` (exit 1) when absent.
-  Pool read_pool(const std::string& name) const;
+  bool has_pool(const PoolName& name) const;
+  // One pool; throws `pool "x" does not exist in "/etc/kcm"`, a not-found Error (exit 1),
+  // when absent.
+  Pool read_pool(const PoolName& name) const;
 
-  void write_tasks(const std::string& pool, const std::string& list,
+  void write_tasks(const PoolName& pool, const CpuListName& list,
                    const std::vector<pid_t>& tasks) const;
 
   // The record stored under `owner`'s name (owner.h owner_file_stem), whichever owner it
@@ -94,7 +71,7 @@ class ConfigDir {
   void write_owner(const Owner& owner) const;
   void remove_owner(const std::string& owner) const;
 
-  std::string pool_path(const std::string& pool) const;
+  std::string pool_path(const PoolName& pool) const;
 
   // Under the exclusive lock no writer is active, so every dot-named temp file in pools/
   // and owners/ is the leftover of a writer that was killed. Removes them; returns how
@@ -103,7 +80,8 @@ class ConfigDir {
 
  private:
   ConfigDir(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
-  Pool read_pool_at(int pools_fd, const std::string& name) const;
+  UniqueFd open_pool(int pools_fd, const PoolName& name) const;
+  Pool read_pool_at(int pool_fd, const PoolName& name) const;
   std::optional<UniqueFd> open_owners(bool create) const;
 
   std::string path_;

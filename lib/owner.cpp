@@ -55,8 +55,10 @@ Owner owner_from_json(const std::string& text, const std::string& display) {
         static_cast<pid_t>(unsigned_field(j, "pid", std::numeric_limits<pid_t>::max(), display));
     o.start_time =
         unsigned_field(j, "startTime", std::numeric_limits<std::uint64_t>::max(), display);
-    o.pool = j.at("pool").get<std::string>();
-    o.cpu_lists = j.at("cpuLists").get<std::vector<std::string>>();
+    o.pool = PoolName::parse_in(j.at("pool").get<std::string>(), "parse", display);
+    for (const std::string& list : j.at("cpuLists").get<std::vector<std::string>>()) {
+      o.cpu_lists.push_back(CpuListName::parse_in(list, "parse", display));
+    }
     o.created = j.value("created", "");
     if (o.pid <= 0) throw op_error("parse", display, "pid must be positive");
     return o;

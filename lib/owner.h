@@ -14,14 +14,16 @@
 #include <string_view>
 #include <vector>
 
+#include "names.h"
+
 namespace kcm {
 
 struct Owner {
   std::string owner;             // container id, or "isolate-<pid>"
   pid_t pid = 0;                 // host PID written to the tasks files
   std::uint64_t start_time = 0;  // field 22 of /proc/<pid>/stat
-  std::string pool;
-  std::vector<std::string> cpu_lists;  // list names as in the pool directory
+  PoolName pool;
+  std::vector<CpuListName> cpu_lists;  // list names as in the pool directory
   std::string created;                 // RFC 3339, UTC
 
   bool operator==(const Owner&) const = default;
@@ -35,7 +37,8 @@ inline constexpr std::string_view kHashedStemPrefix = "sha256+";
 std::string owner_file_stem(const std::string& owner);
 
 std::string owner_to_json(const Owner& owner);
-// Throws Error naming `display` when the text is not a valid record.
+// Throws Error naming `display` when the text is not a valid record (also when its pool
+// or a list is not a valid name: records are an edge where names enter, names.h).
 Owner owner_from_json(const std::string& text, const std::string& display);
 
 // Now as RFC 3339 in UTC with seconds: "2026-11-30T04:17:45Z".

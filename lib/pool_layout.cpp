@@ -20,11 +20,10 @@ bool dataplane_first(const Core* a, const Core* b) {
   return a->cpus.first() > b->cpus.first();
 }
 
-CpuList make_list(const CpuSet& cpus) {
-  CpuList list;
-  list.name = cpus.to_string();
-  list.cpus = cpus;
-  return list;
+// A list named canonically after its CPUs, as kcm init names every list it makes.
+void add_list(Pool& pool, const CpuSet& cpus) {
+  const CpuListName name = list_name_of(cpus);
+  pool.lists.emplace(name, CpuList{name, cpus, {}});
 }
 
 }  // namespace
@@ -94,14 +93,11 @@ PoolLayout plan_pools(const Topology& topology, int dp_cores, int cp_cores) {
   }
 
   Pool dp{"dataplane", true, {}};
-  for (const Core* c : dataplane) {
-    CpuList list = make_list(c->cpus);
-    dp.lists.emplace(list.name, list);
-  }
+  for (const Core* c : dataplane) add_list(dp, c->cpus);
   Pool cp{"controlplane", false, {}};
-  if (!controlplane.empty()) cp.lists.emplace(controlplane.to_string(), make_list(controlplane));
+  if (!controlplane.empty()) add_list(cp, controlplane);
   Pool in{"infra", false, {}};
-  in.lists.emplace(infra.to_string(), make_list(infra));
+  add_list(in, infra);
   layout.config.pools.emplace(dp.name, std::move(dp));
   layout.config.pools.emplace(cp.name, std::move(cp));
   layout.config.pools.emplace(in.name, std::move(in));

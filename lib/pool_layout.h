@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "config_dir.h"
+#include "pools.h"
 #include "topology.h"
 
 namespace kcm {

@@ -38,9 +38,9 @@ bool holds(const CpuList& list, pid_t pid) {
   return std::find(list.tasks.begin(), list.tasks.end(), pid) != list.tasks.end();
 }
 
-std::string joined(const std::vector<std::string>& names) {
+std::string joined(const std::vector<CpuListName>& names) {
   std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : " ") + n;
+  for (const CpuListName& n : names) out += (out.empty() ? "" : " ") + n;
   return out;
 }
 
@@ -62,9 +62,9 @@ Choice choose(const Pool& pool, const std::string& owner, int count,
 // Adds the holder's PID to `lists` (record first, then tasks); on a failed tasks write
 // the whole record is released again, so the holder ends with all its lists or none.
 void write_tasks_of(const ConfigDir& dir, Pool& pool, const Owner& record,
-                    const std::vector<std::string>& lists) {
+                    const std::vector<CpuListName>& lists) {
   try {
-    for (const std::string& name : lists) {
+    for (const CpuListName& name : lists) {
       std::vector<pid_t>& tasks = pool.lists.at(name).tasks;
       tasks.push_back(record.pid);
       dir.write_tasks(pool.name, name, tasks);
@@ -80,8 +80,8 @@ void write_tasks_of(const ConfigDir& dir, Pool& pool, const Owner& record,
 // by another free one, so the record and the tasks files agree again.
 bool complete(const ConfigDir& dir, Pool& pool, Owner& record, int count,
               const std::string& sysfs_root) {
-  std::vector<std::string> kept, missing;
-  for (const std::string& name : record.cpu_lists) {
+  std::vector<CpuListName> kept, missing;
+  for (const CpuListName& name : record.cpu_lists) {
     auto it = pool.lists.find(name);
     if (it == pool.lists.end()) continue;
     if (holds(it->second, record.pid)) {
@@ -93,9 +93,9 @@ bool complete(const ConfigDir& dir, Pool& pool, Owner& record, int count,
   }
   if (kept.size() < static_cast<std::size_t>(count)) {
     Pool remaining = pool;  // the kept lists are this holder's, not free
-    for (const std::string& name : kept) remaining.lists.erase(name);
+    for (const CpuListName& name : kept) remaining.lists.erase(name);
     const int more = count - static_cast<int>(kept.size());
-    for (const std::string& name : choose(remaining, record.owner, more, sysfs_root).lists) {
+    for (const CpuListName& name : choose(remaining, record.owner, more, sysfs_root).lists) {
       kept.push_back(name);
       missing.push_back(name);
     }
@@ -115,7 +115,6 @@ bool complete(const ConfigDir& dir, Pool& pool, Owner& record, int count,
 
 Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
                     const LockOptions& lock, const std::string& sysfs_root) {
-  validate_pool_name(request.pool);
   DirLock held = dir.lock(LockMode::kExclusive, lock);
   std::optional<Owner> previous = dir.read_owner(request.owner);
   if (previous && previous->owner != request.owner) {
@@ -141,7 +140,7 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
     // pool. Choose as if it were already released, but release it only once the choice
     // succeeded: a request that cannot be met changes nothing.
     if (previous && previous->pool == request.pool) {
-      for (const std::string& name : previous->cpu_lists) {
+      for (const CpuListName& name : previous->cpu_lists) {
         auto it = pool.lists.find(name);
         if (it != pool.lists.end()) std::erase(it->second.tasks, previous->pid);
       }
@@ -156,7 +155,7 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
     dir.write_owner(out.record);
     write_tasks_of(dir, pool, out.record, choice.lists);
   }
-  for (const std::string& name : out.record.cpu_lists) out.cpus.add(pool.lists.at(name).cpus);
+  for (const CpuListName& name : out.record.cpu_lists) out.cpus.add(pool.lists.at(name).cpus);
   return out;
 }
 

@@ -22,6 +22,7 @@
 #include "config_dir.h"
 #include "cpuset.h"
 #include "error.h"
+#include "names.h"
 #include "owner.h"
 
 namespace kcm {
@@ -30,7 +31,7 @@ struct ReservationRequest {
   std::string owner;
   pid_t pid = 0;  // host PID to write into the tasks files
   std::uint64_t start_time = 0;
-  std::string pool;
+  PoolName pool;
   int count = 1;
 };
 

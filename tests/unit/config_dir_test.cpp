@@ -54,107 +54,6 @@ class OutsideFile {
   TempDir dir_;
 };
 
-// --- names and tasks text -------------------------------------------------------------
-
-TEST(PoolNameTest, AcceptsLowerCaseDigitsDashAndUnderscore) {
-  EXPECT_NO_THROW(validate_pool_name("dataplane"));
-  EXPECT_NO_THROW(validate_pool_name("0"));
-  EXPECT_NO_THROW(validate_pool_name("pool_1-a"));
-  EXPECT_NO_THROW(validate_pool_name(std::string(63, 'a')));
-}
-
-TEST(PoolNameTest, RefusesTraversalWithUsageError) {
-  auto t = thrown_by([] { validate_pool_name("../x"); });
-  EXPECT_EQ(t.message, "invalid pool name \"../x\": must match [a-z0-9][a-z0-9_-]{0,62}");
-  EXPECT_EQ(t.exit_code, kExitUsage);
-}
-
-TEST(PoolNameTest, RefusesUpperCase) {
-  EXPECT_EQ(thrown_by([] { validate_pool_name("A"); }).message,
-            "invalid pool name \"A\": must match [a-z0-9][a-z0-9_-]{0,62}");
-}
-
-TEST(PoolNameTest, RefusesLeadingDashOrUnderscore) {
-  EXPECT_EQ(thrown_by([] { validate_pool_name("-x"); }).exit_code, kExitUsage);
-  EXPECT_EQ(thrown_by([] { validate_pool_name("_x"); }).exit_code, kExitUsage);
-}
-
-TEST(PoolNameTest, Refuses64Characters) {
-  const std::string name(64, 'a');
-  EXPECT_EQ(thrown_by([&] { validate_pool_name(name); }).message,
-            "invalid pool name \"" + name + "\": must match [a-z0-9][a-z0-9_-]{0,62}");
-}
-
-TEST(PoolNameTest, RefusesEmptySlashDotAndNul) {
-  EXPECT_EQ(thrown_by([] { validate_pool_name(""); }).exit_code, kExitUsage);
-  EXPECT_EQ(thrown_by([] { validate_pool_name("a/b"); }).exit_code, kExitUsage);
-  EXPECT_EQ(thrown_by([] { validate_pool_name("."); }).exit_code, kExitUsage);
-  EXPECT_EQ(thrown_by([] { validate_pool_name(std::string("a\0b", 3)); }).message,
-            "invalid pool name \"a\\x00b\": must match [a-z0-9][a-z0-9_-]{0,62}");
-}
-
-TEST(CpuListNameTest, ParsesValidNames) {
-  EXPECT_EQ(validate_cpu_list_name("4,12"), (CpuSet{4, 12}));
-  EXPECT_EQ(validate_cpu_list_name("0-2,8-10"), (CpuSet{0, 1, 2, 8, 9, 10}));
-}
-
-TEST(CpuListNameTest, RefusesLettersWithUsageError) {
-  auto t = thrown_by([] { validate_cpu_list_name("4,a"); });
-  EXPECT_EQ(t.message, "invalid CPU list name \"4,a\": only digits, ',' and '-' are allowed");
-  EXPECT_EQ(t.exit_code, kExitUsage);
-}
-
-TEST(CpuListNameTest, RefusesDescendingRange) {
-  auto t = thrown_by([] { validate_cpu_list_name("3-1"); });
-  EXPECT_EQ(t.message, "invalid CPU list \"3-1\": range 3-1 is descending");
-  EXPECT_EQ(t.exit_code, kExitUsage);
-}
-
-TEST(CpuListNameTest, RefusesTraversalAndEmpty) {
-  EXPECT_EQ(thrown_by([] { validate_cpu_list_name(".."); }).exit_code, kExitUsage);
-  EXPECT_EQ(thrown_by([] { validate_cpu_list_name("1/2"); }).exit_code, kExitUsage);
-  EXPECT_EQ(thrown_by([] { validate_cpu_list_name(""); }).exit_code, kExitUsage);
-  EXPECT_EQ(thrown_by([] { validate_cpu_list_name("1,,2"); }).exit_code, kExitUsage);
-}
-
-TEST(TasksTest, ParsesEmptyAsNoTasks) {
-  EXPECT_TRUE(parse_tasks("", "t").empty());
-  EXPECT_TRUE(parse_tasks("\n", "t").empty());
-}
-
-TEST(TasksTest, ParsesCommaSeparatedPidsInFileOrder) {
-  EXPECT_EQ(parse_tasks("2001,2000", "t"), (std::vector<pid_t>{2001, 2000}));
-  EXPECT_EQ(parse_tasks("3000\n", "t"), (std::vector<pid_t>{3000}));
-}
-
-TEST(TasksTest, RefusesLettersNamingFileAndValue) {
-  auto t = thrown_by([] { parse_tasks("abc", "/etc/kcm/pools/infra/0/tasks"); });
-  EXPECT_EQ(t.message, "parse \"/etc/kcm/pools/infra/0/tasks\": invalid PID \"abc\"");
-}
-
-TEST(TasksTest, RefusesEmptyElement) {
-  EXPECT_EQ(thrown_by([] { parse_tasks("1,,2", "t"); }).message, "parse \"t\": invalid PID \"\"");
-  EXPECT_EQ(thrown_by([] { parse_tasks("1,", "t"); }).message, "parse \"t\": invalid PID \"\"");
-  EXPECT_EQ(thrown_by([] { parse_tasks(",1", "t"); }).message, "parse \"t\": invalid PID \"\"");
-}
-
-TEST(TasksTest, RefusesNegativeAndZero) {
-  EXPECT_EQ(thrown_by([] { parse_tasks("-5", "t"); }).message, "parse \"t\": invalid PID \"-5\"");
-  EXPECT_EQ(thrown_by([] { parse_tasks("0", "t"); }).message, "parse \"t\": invalid PID \"0\"");
-}
-
-TEST(TasksTest, RefusesOverflowAndSpaces) {
-  EXPECT_EQ(thrown_by([] { parse_tasks("99999999999", "t"); }).message,
-            "parse \"t\": invalid PID \"99999999999\"");
-  EXPECT_EQ(thrown_by([] { parse_tasks("1, 2", "t"); }).message, "parse \"t\": invalid PID \" 2\"");
-}
-
-TEST(TasksTest, FormatsCommaSeparated) {
-  EXPECT_EQ(format_tasks({}), "");
-  EXPECT_EQ(format_tasks({2000}), "2000");
-  EXPECT_EQ(format_tasks({2000, 2001}), "2000,2001");
-}
-
 // --- reading --------------------------------------------------------------------------
 
 TEST_F(ConfigDirTest, OpenMissingDirectoryNamesIt) {
@@ -312,9 +211,10 @@ TEST_F(ConfigDirTest, InvalidPoolDirectoryNameNamesThePath) {
                               "[a-z0-9][a-z0-9_-]{0,62}");
 }
 
-TEST_F(ConfigDirTest, ReadPoolValidatesTheNameBeforeUsingIt) {
+TEST_F(ConfigDirTest, ReadPoolTakesOnlyAValidName) {
   make_example_conf(conf);
   write_file(tmp / "x/exclusive", "0");  // what pools/../x would reach
+  // The text never becomes a name (names.h), so it never reaches the directory.
   auto t = thrown_by([&] { ConfigDir::open(conf).read_pool("../x"); });
   EXPECT_EQ(t.message, "invalid pool name \"../x\": must match [a-z0-9][a-z0-9_-]{0,62}");
   EXPECT_EQ(t.exit_code, kExitUsage);
@@ -325,6 +225,35 @@ TEST_F(ConfigDirTest, ReadPoolOfAbsentPoolSaysSo) {
   auto t = thrown_by([&] { ConfigDir::open(conf).read_pool("nope"); });
   EXPECT_EQ(t.message, "pool \"nope\" does not exist in \"" + conf + "\"");
   EXPECT_EQ(t.exit_code, kExitFailure);
+}
+
+TEST_F(ConfigDirTest, AbsentPoolIsANotFoundError) {
+  make_example_conf(conf);
+  const ConfigDir dir = ConfigDir::open(conf);
+  EXPECT_FALSE(if_found([&] { return dir.read_pool("nope"); }).has_value());
+  EXPECT_FALSE(dir.has_pool("nope"));
+  EXPECT_TRUE(dir.has_pool("infra"));
+}
+
+TEST_F(ConfigDirTest, AbsentFileInsideAPoolIsNotAnAbsentPool) {
+  make_example_conf(conf);
+  stdfs::remove(path("pools/infra/exclusive"));
+  EXPECT_EQ(thrown_by([&] { ConfigDir::open(conf).read_pool("infra"); }).message,
+            "open \"" + path("pools/infra/exclusive") + "\": No such file or directory");
+}
+
+TEST_F(ConfigDirTest, ReadPoolOfARegularFileSaysWhatItIs) {
+  make_example_conf(conf);
+  write_file(path("pools/notes"), "x");
+  const ConfigDir dir = ConfigDir::open(conf);
+  EXPECT_TRUE(dir.has_pool("notes"));
+  try {
+    dir.read_pool("notes");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "open \"" + path("pools/notes") + "\": is not a directory");
+    EXPECT_FALSE(e.is_not_found());
+  }
 }
 
 TEST_F(ConfigDirTest, ReadPoolReadsOnePool) {

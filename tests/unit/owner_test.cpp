@@ -155,6 +155,26 @@ TEST(OwnerJsonTest, MissingKeyNamesTheFile) {
   EXPECT_EQ(t.exit_code, kExitFailure);
 }
 
+// Records are an edge where names enter (names.h): a hand-edited pool or list that could
+// become a path elsewhere is the record's fault, exit 1, naming the file.
+TEST(OwnerJsonTest, InvalidPoolOrListNameIsRefusedNamingTheFile) {
+  auto t = thrown_by([] {
+    owner_from_json(R"({"owner":"c1","pid":7,"startTime":9,"pool":"../x","cpuLists":[]})",
+                    "owners/c1.json");
+  });
+  EXPECT_EQ(t.message,
+            "parse \"owners/c1.json\": invalid pool name \"../x\": must match "
+            "[a-z0-9][a-z0-9_-]{0,62}");
+  EXPECT_EQ(t.exit_code, kExitFailure);
+  EXPECT_EQ(thrown_by([] {
+              owner_from_json(
+                  R"({"owner":"c1","pid":7,"startTime":9,"pool":"p","cpuLists":["4,12","../x"]})",
+                  "owners/c1.json");
+            }).message,
+            "parse \"owners/c1.json\": invalid CPU list name \"../x\": only digits, ',' and "
+            "'-' are allowed");
+}
+
 TEST(OwnerJsonTest, DeepNestingIsRefusedNamingTheFile) {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   EXPECT_EQ(thrown_by([&] { owner_from_json(deep, "owners/x.json"); }).message,

@@ -24,7 +24,7 @@ using namespace testing_support;
 const std::string kFixtures = KCM_FIXTURES_DIR;
 
 Owner owner(const std::string& id, pid_t pid, std::uint64_t start, const std::string& pool,
-            std::vector<std::string> lists) {
+            std::vector<CpuListName> lists) {
   return Owner{id, pid, start, pool, std::move(lists), "2026-11-30T04:17:45Z"};
 }
 

@@ -384,6 +384,7 @@ TEST_F(ReservationTest, AbsentPoolLeavesDirectoryUnchanged) {
   EXPECT_EQ(state(), before);
 }
 
+// The request's pool is a name (names.h): text that is not one never reaches the lock.
 TEST_F(ReservationTest, InvalidPoolNameIsAUsageErrorBeforeLocking) {
   const auto before = snapshot(conf);
   auto t = thrown_by([&] { reserve(dir(), request("c1", 2000, "../pools"), lock, sysfs); });
