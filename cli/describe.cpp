@@ -15,7 +15,11 @@ Action add_describe(CLI::App& app) {
     Config config;
     {
       DirLock held = dir.lock(LockMode::kShared, lock_options(settings, "kcm describe"));
-      config = dir.read();
+      // Processes of an earlier boot are all gone; a power loss may have left their
+      // tasks files as anything (docs/config.md "After a power loss").
+      config = dir.read(dir.records_of_earlier_boot(settings.procfs_root)
+                            ? ConfigDir::Tasks::kNone
+                            : ConfigDir::Tasks::kAsRecorded);
     }
     print_document(to_document(describe_json(opts->conf_dir, config)));
     return kExitOk;

@@ -21,8 +21,7 @@ Action add_reconcile(CLI::App& app) {
     ConfigDir dir = ConfigDir::open(opts->conf_dir);
     nlohmann::json report;
     {
-      DirLock held =
-          dir.lock(LockMode::kExclusive, lock_options(settings, "kcm reconcile"));
+      DirLock held = dir.lock_for_writing(lock_options(settings, "kcm reconcile"));
       const Reconciliation found = judge_reconcile(dir.read(), dir.read_owners(), procfs);
       report = reconcile_json(found.report);
       print_document(to_document(report));

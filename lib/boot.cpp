@@ -50,6 +50,10 @@ std::string read_boot_id(const std::string& procfs_root) {
   return trimmed(read_file(join_path(procfs_root, "sys/kernel/random/boot_id")));
 }
 
+std::optional<std::string> current_boot_id(const std::string& procfs_root) {
+  return if_found([&] { return read_boot_id(procfs_root); });
+}
+
 RecordsBoot records_boot(int conf_fd, const std::string& conf_path, const std::string& boot_id) {
   auto recorded = if_found(
       [&] { return read_file_at(conf_fd, kBootFileName, join_path(conf_path, kBootFileName)); });
@@ -57,17 +61,15 @@ RecordsBoot records_boot(int conf_fd, const std::string& conf_path, const std::s
   return trimmed(*recorded) == boot_id ? RecordsBoot::kCurrent : RecordsBoot::kEarlier;
 }
 
-bool forget_earlier_boot(int conf_fd, const std::string& conf_path, const std::string& boot_id) {
-  const RecordsBoot state = records_boot(conf_fd, conf_path, boot_id);
-  if (state == RecordsBoot::kCurrent) return false;
-  const bool earlier = state == RecordsBoot::kEarlier;
-  if (earlier) {
-    empty_tasks_files(conf_fd, conf_path);
-    remove_owner_records(conf_fd, conf_path);
-  }
+void forget_earlier_boot(int conf_fd, const std::string& conf_path, const std::string& boot_id) {
+  empty_tasks_files(conf_fd, conf_path);
+  remove_owner_records(conf_fd, conf_path);
+  mark_boot(conf_fd, conf_path, boot_id);
+}
+
+void mark_boot(int conf_fd, const std::string& conf_path, const std::string& boot_id) {
   write_file_atomic(conf_fd, kBootFileName, boot_id + "\n", join_path(conf_path, kBootFileName),
                     0644, Durability::kSurvivesPowerLoss);
-  return earlier;
 }
 
 }  // namespace kcm

@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cerrno>
 
+#include "boot.h"
 #include "error.h"
 
 namespace kcm {
@@ -74,6 +77,36 @@ DirLock ConfigDir::lock(LockMode mode, const LockOptions& options) const {
   return DirLock::acquire(fd_.get(), path_, mode, options);
 }
 
+DirLock ConfigDir::lock_for_writing(const LockOptions& options) const {
+  DirLock held = lock(LockMode::kExclusive, options);
+  unmarked_boot_.reset();
+  if (auto boot_id = current_boot_id(options.procfs_root)) {
+    switch (records_boot(fd_.get(), path_, *boot_id)) {
+      case RecordsBoot::kCurrent:
+        break;
+      case RecordsBoot::kEarlier:
+        forget_earlier_boot(fd_.get(), path_, *boot_id);
+        spdlog::warn("{}: emptied the tasks files and owner records of an earlier boot", path_);
+        break;
+      case RecordsBoot::kUnmarked:
+        unmarked_boot_ = *boot_id;  // marked by the first write: a refusal changes nothing
+        break;
+    }
+  }
+  return held;
+}
+
+void ConfigDir::mark_boot_before_writing() const {
+  if (!unmarked_boot_) return;
+  mark_boot(fd_.get(), path_, *unmarked_boot_);
+  unmarked_boot_.reset();
+}
+
+bool ConfigDir::records_of_earlier_boot(const std::string& procfs_root) const {
+  auto boot_id = current_boot_id(procfs_root);
+  return boot_id && records_boot(fd_.get(), path_, *boot_id) == RecordsBoot::kEarlier;
+}
+
 UniqueFd ConfigDir::open_pool(int pools_fd, const PoolName& name) const {
   try {
     return open_dir_at(pools_fd, name, pool_path(name));
@@ -83,7 +116,7 @@ UniqueFd ConfigDir::open_pool(int pools_fd, const PoolName& name) const {
   }
 }
 
-Pool ConfigDir::read_pool_at(int pool_fd, const PoolName& name) const {
+Pool ConfigDir::read_pool_at(int pool_fd, const PoolName& name, Tasks tasks) const {
   const std::string pool_display = pool_path(name);
   Pool pool;
   pool.name = name;
@@ -107,15 +140,17 @@ Pool ConfigDir::read_pool_at(int pool_fd, const PoolName& name) const {
     CpuList list;
     list.name = CpuListName::parse_in(ent.name, "read", list_display);
     list.cpus = cpus_of(list.name);
-    UniqueFd list_fd = open_dir_at(pool_fd, list.name, list_display);
-    const std::string tasks_display = join_path(list_display, kTasks);
-    list.tasks = parse_tasks(read_file_at(list_fd.get(), kTasks, tasks_display), tasks_display);
+    if (tasks == Tasks::kAsRecorded) {
+      UniqueFd list_fd = open_dir_at(pool_fd, list.name, list_display);
+      const std::string tasks_display = join_path(list_display, kTasks);
+      list.tasks = parse_tasks(read_file_at(list_fd.get(), kTasks, tasks_display), tasks_display);
+    }
     pool.lists.emplace(list.name, std::move(list));
   }
   return pool;
 }
 
-Config ConfigDir::read() const {
+Config ConfigDir::read(Tasks tasks) const {
   const std::string pools_display = join_path(path_, kPools);
   UniqueFd pools_fd = open_dir_at(fd_.get(), kPools, pools_display);
   Config config;
@@ -129,7 +164,7 @@ Config ConfigDir::read() const {
     }
     const PoolName name = PoolName::parse_in(ent.name, "read", display);
     UniqueFd pool_fd = open_dir_at(pools_fd.get(), name, display);
-    config.pools.emplace(name, read_pool_at(pool_fd.get(), name));
+    config.pools.emplace(name, read_pool_at(pool_fd.get(), name, tasks));
   }
   return config;
 }
@@ -145,16 +180,18 @@ bool ConfigDir::has_pool(const PoolName& name) const {
 Pool ConfigDir::read_pool(const PoolName& name) const {
   UniqueFd pools_fd = open_dir_at(fd_.get(), kPools, join_path(path_, kPools));
   UniqueFd pool_fd = open_pool(pools_fd.get(), name);
-  return read_pool_at(pool_fd.get(), name);
+  return read_pool_at(pool_fd.get(), name, Tasks::kAsRecorded);
 }
 
 void ConfigDir::write_tasks(const PoolName& pool, const CpuListName& list,
                             const std::vector<pid_t>& tasks) const {
+  mark_boot_before_writing();
   const std::string list_display = join_path(pool_path(pool), list);
   UniqueFd pools_fd = open_dir_at(fd_.get(), kPools, join_path(path_, kPools));
   UniqueFd pool_fd = open_dir_at(pools_fd.get(), pool, pool_path(pool));
   UniqueFd list_fd = open_dir_at(pool_fd.get(), list, list_display);
-  write_file_atomic(list_fd.get(), kTasks, format_tasks(tasks), join_path(list_display, kTasks));
+  write_file_atomic(list_fd.get(), kTasks, format_tasks(tasks), join_path(list_display, kTasks),
+                    0644, Durability::kThisBoot);
 }
 
 std::optional<UniqueFd> ConfigDir::open_owners(bool create) const {
@@ -199,18 +236,20 @@ std::vector<Owner> ConfigDir::read_owners(std::vector<std::string>* misnamed) co
 }
 
 void ConfigDir::write_owner(const Owner& owner) const {
+  mark_boot_before_writing();
   auto owners_fd = open_owners(true);
   const std::string file = owner_file_stem(owner.owner) + std::string(kJson);
   // Records are kcm's private bookkeeping, like owners/ itself.
   write_file_atomic(owners_fd->get(), file, owner_to_json(owner),
-                    join_path(join_path(path_, kOwners), file), 0600);
+                    join_path(join_path(path_, kOwners), file), 0600, Durability::kThisBoot);
 }
 
 void ConfigDir::remove_owner(const std::string& owner) const {
   auto owners_fd = open_owners(false);
   if (!owners_fd) return;
   const std::string file = owner_file_stem(owner) + std::string(kJson);
-  remove_file_at(owners_fd->get(), file, join_path(join_path(path_, kOwners), file));
+  remove_file_at(owners_fd->get(), file, join_path(join_path(path_, kOwners), file),
+                 Durability::kThisBoot);
 }
 
 namespace {
@@ -220,7 +259,7 @@ int remove_temp_files_in(int dirfd, const std::string& display, int depth) {
   for (const DirEntry& ent : list_dir(dirfd, display)) {
     const std::string path = join_path(display, ent.name);
     if (is_temp_name(ent.name) && ent.type == EntryType::kFile) {
-      remove_file_at(dirfd, ent.name, path);
+      remove_file_at(dirfd, ent.name, path, Durability::kThisBoot);
       ++removed;
     } else if (depth > 0 && ent.type == EntryType::kDirectory && !is_temp_name(ent.name)) {
       UniqueFd sub = open_dir_at(dirfd, ent.name, path);

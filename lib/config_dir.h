@@ -8,9 +8,10 @@
 // Names are names.h values, valid before they become paths, and nothing is followed
 // through a symlink: every access is openat(2) relative to the directory's fd with
 // O_NOFOLLOW.
-// Every write is crash-safe (fs.h write_file_atomic); dot-named entries are temp files
+// Every write is atomic (fs.h write_file_atomic); dot-named entries are temp files
 // of an interrupted writer and are skipped. Callers hold the lock (lock()) around a
-// read-modify-write; the class itself keeps no state but the directory fd. Modes: the
+// read-modify-write; the class itself keeps no state but the directory fd and, between
+// lock_for_writing and the first write, the boot to mark (boot.h). Modes: the
 // directory and pools/ tree 0755 with files 0644 (the original format is world-readable),
 // lock 0600 (lock.h), owners/ 0700 (records are private; writers close an older, open one).
 #pragma once
@@ -48,10 +49,23 @@ class ConfigDir {
 
   DirLock lock(LockMode mode, const LockOptions& options) const;
 
+  // What every writer takes: the exclusive lock, after which the tasks files and owner
+  // records are of this boot (boot.h: those of an earlier boot are forgotten, unread,
+  // first; an unmarked directory is marked, durably, at its first write_tasks or
+  // write_owner). `options.procfs_root` gives the boot id.
+  DirLock lock_for_writing(const LockOptions& options) const;
+
+  // Whether the tasks files and owner records are of an earlier boot than the one
+  // `procfs_root` tells (boot.h): every process they name is gone. For readers, which
+  // may not change that.
+  bool records_of_earlier_boot(const std::string& procfs_root) const;
+
   // Whole snapshot. Throws Error naming the first file that is missing, malformed, a
   // symlink or of an unexpected type, or the first entry whose name is not a pool's or a
-  // CPU list's (names.h).
-  Config read() const;
+  // CPU list's (names.h). With kNone the tasks files are not read and every list reads as
+  // free: for records of an earlier boot, which a power loss may have left as anything.
+  enum class Tasks { kAsRecorded, kNone };
+  Config read(Tasks tasks = Tasks::kAsRecorded) const;
   // Whether pools/<name> exists (as anything: read_pool judges what it is).
   bool has_pool(const PoolName& name) const;
   // One pool; throws `pool "x" does not exist in "/etc/kcm"`, a not-found Error (exit 1),
@@ -81,11 +95,14 @@ class ConfigDir {
  private:
   ConfigDir(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
   UniqueFd open_pool(int pools_fd, const PoolName& name) const;
-  Pool read_pool_at(int pool_fd, const PoolName& name) const;
+  Pool read_pool_at(int pool_fd, const PoolName& name, Tasks tasks) const;
   std::optional<UniqueFd> open_owners(bool create) const;
 
   std::string path_;
+  void mark_boot_before_writing() const;
+
   UniqueFd fd_;
+  mutable std::optional<std::string> unmarked_boot_;
 };
 
 }  // namespace kcm

@@ -250,6 +250,10 @@ void apply_reconcile(const ConfigDir& dir, const Reconciliation& found) {
   for (const Owner& o : found.stale_owners) dir.remove_owner(o.owner);
 }
 
+constexpr char kEarlierBootError[] =
+    "The tasks files and owner records are of an earlier boot: every process they name is "
+    "gone (the next kcm-hook, kcm isolate or kcm reconcile empties them)";
+
 NodeReport check_node(const ConfigDir* dir, const std::string& path,
                       const std::optional<Topology>& topology, const Procfs* procfs) {
   NodeReport out;
@@ -258,8 +262,9 @@ NodeReport check_node(const ConfigDir* dir, const std::string& path,
     out.config_errors.push_back("Unable to open the KCM configuration directory " + quote(path));
     return out;
   }
+  const bool earlier_boot = procfs != nullptr && dir->records_of_earlier_boot(procfs->root());
   try {
-    out.config = dir->read();
+    out.config = dir->read(earlier_boot ? ConfigDir::Tasks::kNone : ConfigDir::Tasks::kAsRecorded);
   } catch (const Error& e) {
     out.config_errors.push_back(std::string("Unable to read the KCM configuration directory: ") +
                                 e.what());
@@ -267,7 +272,13 @@ NodeReport check_node(const ConfigDir* dir, const std::string& path,
   }
   check_lists(*out.config, out.config_errors);
   if (topology) out.cpu_errors = offline_cpu_errors(*out.config, *topology);
-  if (procfs != nullptr) check_processes(*dir, *out.config, *procfs, out);
+  if (earlier_boot) {
+    // Unread: a power loss may have left them as anything (docs/config.md).
+    out.task_errors = {kEarlierBootError};
+    out.owner_errors = {kEarlierBootError};
+  } else if (procfs != nullptr) {
+    check_processes(*dir, *out.config, *procfs, out);
+  }
   return out;
 }
 

@@ -115,7 +115,7 @@ bool complete(const ConfigDir& dir, Pool& pool, Owner& record, int count,
 
 Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
                     const LockOptions& lock, const std::string& sysfs_root) {
-  DirLock held = dir.lock(LockMode::kExclusive, lock);
+  DirLock held = dir.lock_for_writing(lock);
   std::optional<Owner> previous = dir.read_owner(request.owner);
   if (previous && previous->owner != request.owner) {
     // Names are one-to-one (owner.h), so only a hand-made file or a SHA-256 collision gets
@@ -171,7 +171,7 @@ void release_after_failure(const ConfigDir& dir, const std::string& owner, const
 
 std::optional<Owner> release(const ConfigDir& dir, const std::string& owner,
                              const LockOptions& lock, const std::optional<ProcessId>& self) {
-  DirLock held = dir.lock(LockMode::kExclusive, lock);
+  DirLock held = dir.lock_for_writing(lock);
   std::optional<Owner> record = dir.read_owner(owner);
   if (!record) return std::nullopt;
   if (record->owner != owner) {

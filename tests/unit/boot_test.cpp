@@ -27,7 +27,20 @@ class BootTest : public ::testing::Test {
     dir = open_dir(conf);
   }
   RecordsBoot state() { return records_boot(dir.get(), conf, kThisBoot); }
-  bool forget() { return forget_earlier_boot(dir.get(), conf, kThisBoot); }
+  // What a writer does under the lock (config_dir.h lock_for_writing, first write).
+  bool forget() {
+    switch (state()) {
+      case RecordsBoot::kEarlier:
+        forget_earlier_boot(dir.get(), conf, kThisBoot);
+        return true;
+      case RecordsBoot::kUnmarked:
+        mark_boot(dir.get(), conf, kThisBoot);
+        return false;
+      case RecordsBoot::kCurrent:
+        return false;
+    }
+    return false;
+  }
 
   TempDir tmp;
   const std::string conf = tmp / "conf";

@@ -703,5 +703,55 @@ TEST_F(ConfigDirTest, CreateWritesTasksOfTheLayout) {
   EXPECT_EQ(read_text(path("pools/infra/0-3,8-11/tasks")), "1,2");
 }
 
+// --- records of a boot (boot.h) ------------------------------------------------------
+
+class ConfigDirBootTest : public ConfigDirTest {
+ protected:
+  ConfigDirBootTest() {
+    make_example_conf(conf);
+    write_file(proc / "sys/kernel/random/boot_id", "0f8c7b5e-1111-4a5b-9c3d-2e6f7a8b9c0d\n");
+  }
+  LockOptions options() const { return {"kcm-test", "kcm-test: ", kLockWait, proc.path()}; }
+  TempDir proc;
+};
+
+TEST_F(ConfigDirBootTest, AnUnmarkedDirectoryIsMarkedByItsFirstWriteOnly) {
+  const ConfigDir dir = ConfigDir::open(conf);
+  {
+    DirLock held = dir.lock_for_writing(options());
+    dir.read();  // a writer that reads and then refuses changes nothing
+  }
+  EXPECT_FALSE(std::filesystem::exists(path("boot")));
+  EXPECT_FALSE(dir.records_of_earlier_boot(proc.path()));
+  DirLock held = dir.lock_for_writing(options());
+  dir.write_tasks(PoolName::parse("dataplane"), CpuListName::parse("4,12"), {2000, 2100});
+  EXPECT_EQ(read_text(path("boot")), "0f8c7b5e-1111-4a5b-9c3d-2e6f7a8b9c0d\n");
+  EXPECT_EQ(read_text(path("pools/infra/0-2,8-10/tasks")), "3000,3001,3002");  // adopted
+}
+
+TEST_F(ConfigDirBootTest, RecordsOfAnEarlierBootAreForgottenWhenTheLockIsTaken) {
+  write_file(path("boot"), "7d1e2f3a-2222-4b6c-8d9e-0a1b2c3d4e5f\n");
+  write_file(path("pools/dataplane/5,13/tasks"), std::string(8, '\0'));
+  const ConfigDir dir = ConfigDir::open(conf);
+  EXPECT_TRUE(dir.records_of_earlier_boot(proc.path()));
+  EXPECT_THROW(dir.read(), Error);  // what a power loss left does not parse
+  const Config unread = dir.read(ConfigDir::Tasks::kNone);
+  EXPECT_TRUE(unread.pools.at(PoolName::parse("infra")).lists.begin()->second.tasks.empty());
+  DirLock held = dir.lock_for_writing(options());
+  EXPECT_FALSE(dir.records_of_earlier_boot(proc.path()));
+  for (const auto& [name, pool] : dir.read().pools) {
+    for (const auto& [list, cpus] : pool.lists) EXPECT_TRUE(cpus.tasks.empty()) << list;
+  }
+}
+
+TEST_F(ConfigDirBootTest, WithoutABootIdNothingIsKnownOfBoots) {
+  write_file(path("boot"), "7d1e2f3a-2222-4b6c-8d9e-0a1b2c3d4e5f\n");
+  const ConfigDir dir = ConfigDir::open(conf);
+  const TempDir bare_proc;
+  EXPECT_FALSE(dir.records_of_earlier_boot(bare_proc.path()));
+  DirLock held = dir.lock_for_writing({"kcm-test", "kcm-test: ", kLockWait, bare_proc.path()});
+  EXPECT_EQ(read_text(path("pools/dataplane/4,12/tasks")), "2000");
+}
+
 }  // namespace
 }  // namespace kcm

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "affinity.h"
+#include "boot.h"
 #include "error.h"
 #include "test_support.h"
 
@@ -64,6 +65,7 @@ class PinTest : public ConfDirTest {
     write_file(tasks_path("infra", allowed.to_string()), "");
     stdfs::create_directory(path("owners"));
     stdfs::permissions(path("owners"), stdfs::perms::owner_all);  // as kcm init makes it
+    write_file(path("boot"), read_boot_id("/proc") + "\n");       // records of this boot
   }
 
   std::string tasks_path(const std::string& pool, const std::string& list) const {
@@ -97,6 +99,38 @@ class PinTest : public ConfDirTest {
 };
 
 // --- the transaction -------------------------------------------------------------------
+
+// docs/config.md "What reaches the disk": a container start never waits for it.
+TEST_F(PinTest, APinAndItsReleaseNeverWaitForTheDisk) {
+  EXPECT_EQ(run_without_disk_waits([&] {
+              pin_with(set_child_affinity());
+              return release(dir(), "c1", lock, holder().process) ? 0 : 1;
+            }),
+            0);
+}
+
+// docs/config.md "After a power loss": records of an earlier boot, and what a power loss
+// leaves of them, free every list for the first pin of the new boot.
+TEST_F(PinTest, ThePinAfterAPowerLossFindsEveryListFree) {
+  write_file(path("boot"), "7d1e2f3a-2222-4b6c-8d9e-0a1b2c3d4e5f\n");
+  const std::string last = CpuSet{testing_support::affinity_of(0).last()}.to_string();
+  write_file(tasks_path("dataplane", first), std::string(12, '\0'));  // zero-filled
+  write_file(tasks_path("dataplane", last), "4");                     // a truncated PID
+  write_file(tasks_path("infra", testing_support::affinity_of(0).to_string()), "1");  // reused
+  write_file(path("owners/c1.json"), "");                              // empty
+  write_file(path("owners/c2.json"), R"({"owner":"c2","pi)");          // truncated
+  EXPECT_TRUE(dir().records_of_earlier_boot("/proc"));
+  const Reservation r = pin_with(set_child_affinity(), {"dataplane", 1, ""});
+  EXPECT_EQ(r.cpus, cpus_of(first));
+  EXPECT_EQ(tasks("dataplane", first), std::to_string(child.pid()));
+  if (last != std::string(first)) {
+    EXPECT_EQ(tasks("dataplane", last), "");
+  }
+  EXPECT_EQ(tasks("infra", testing_support::affinity_of(0).to_string()), "");
+  EXPECT_EQ(names_in(path("owners")), std::vector<std::string>{"c1.json"});
+  EXPECT_EQ(read_text(path("boot")), read_boot_id("/proc") + "\n");
+  EXPECT_FALSE(dir().records_of_earlier_boot("/proc"));
+}
 
 TEST_F(PinTest, ReservesThenAppliesTheReservedCpus) {
   std::optional<std::string> tasks_when_applied;
