@@ -24,6 +24,10 @@ template FMT_API void vformat_to(buffer<char>&, string_view,
 }  // namespace detail
 FMT_END_NAMESPACE
 
+// spdlog's registry would otherwise build a default logger (a colour stdout sink, which
+// asks whether stdout is a terminal) that init_logging replaces before anything is logged:
+// the hook logs nothing before init_logging (hook/main.cpp), so it starts with none.
+#define SPDLOG_DISABLE_DEFAULT_LOGGER
 #include <spdlog/common-inl.h>
 #include <spdlog/details/backtracer-inl.h>
 #include <spdlog/details/log_msg-inl.h>
@@ -33,7 +37,6 @@ FMT_END_NAMESPACE
 #include <spdlog/details/registry-inl.h>
 #include <spdlog/logger-inl.h>
 #include <spdlog/pattern_formatter-inl.h>
-#include <spdlog/sinks/ansicolor_sink-inl.h>
 #include <spdlog/sinks/base_sink-inl.h>
 #include <spdlog/sinks/sink-inl.h>
 #include <spdlog/sinks/stdout_sinks-inl.h>
@@ -45,5 +48,3 @@ template class SPDLOG_API spdlog::sinks::base_sink<std::mutex>;
 template class SPDLOG_API spdlog::sinks::base_sink<spdlog::details::null_mutex>;
 template class SPDLOG_API spdlog::sinks::stdout_sink_base<spdlog::details::console_nullmutex>;
 template class SPDLOG_API spdlog::sinks::stderr_sink<spdlog::details::console_nullmutex>;
-template class SPDLOG_API spdlog::sinks::ansicolor_sink<spdlog::details::console_mutex>;
-template class SPDLOG_API spdlog::sinks::ansicolor_stdout_sink<spdlog::details::console_mutex>;
