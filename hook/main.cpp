@@ -71,19 +71,24 @@ std::optional<kcm::PoolRequest> request_of(const Args& args, const kcm::OciState
   }
 }
 
-// Landlock: the conf dir, the container's cpuset cgroup (found before the sandbox,
-// because only its files may be written), procfs and sysfs to read (landlock.h).
-void confine(const Args& args, const kcm::OciState& state, const kcm::Settings& settings) {
+// The container's cpuset cgroup, looked up once, before the sandbox: only its files may be
+// written afterwards (confine), and pinning writes the one found here. nullopt on poststop,
+// without a pid, or for a process in the root cgroup.
+std::optional<kcm::CpusetCgroup> container_cgroup(const Args& args, const kcm::OciState& state,
+                                                  const kcm::Procfs& procfs) {
+  if (args.stage == "poststop" || state.pid <= 0) return std::nullopt;
+  return kcm::cpuset_cgroup_of(procfs, state.pid, procfs.path(0, "mountinfo"));
+}
+
+// Landlock: the conf dir, the container's cpuset cgroup, procfs and sysfs to read
+// (landlock.h).
+void confine(const Args& args, const std::optional<kcm::CpusetCgroup>& cgroup,
+             const kcm::Settings& settings) {
   // glibc reads /etc/localtime at its first time conversion (the owner record's stamp,
   // syslog's): now, while the sandbox does not yet shut it out.
   ::tzset();
-  const kcm::Procfs procfs(settings.procfs_root);
   std::optional<std::string> cgroup_dir;
-  if (args.stage != "poststop" && state.pid > 0) {
-    if (auto cgroup = kcm::cpuset_cgroup_of(procfs, state.pid, procfs.path(0, "mountinfo"))) {
-      cgroup_dir = cgroup->dir;
-    }
-  }
+  if (cgroup) cgroup_dir = cgroup->dir;
   if (int abi = kcm::confine_hook_file_access(
           {args.conf_dir, cgroup_dir, {settings.procfs_root, settings.sysfs_root}})) {
     spdlog::debug("file access confined by Landlock ABI {}", abi);
@@ -92,19 +97,20 @@ void confine(const Args& args, const kcm::OciState& state, const kcm::Settings& 
   }
 }
 
-// prestart / createRuntime: the container's init process gets the lists it asks for.
+// prestart / createRuntime: the container's init process gets the lists it asks for, in
+// `cgroup` as container_cgroup found it.
 int pin_container(const kcm::ConfigDir& dir, const kcm::OciState& state,
-                  const kcm::PoolRequest& request, const kcm::LockOptions& lock,
+                  const kcm::PoolRequest& request, const std::optional<kcm::CpusetCgroup>& cgroup,
+                  const kcm::Procfs& procfs, const kcm::LockOptions& lock,
                   const std::string& sysfs_root) {
   if (state.pid <= 0) throw kcm::usage_error("OCI state has no \"pid\"");
-  const kcm::Procfs procfs(lock.procfs_root);
   const kcm::Holder holder = kcm::find_holder(procfs, state.id, state.pid);
   const std::string asked_by =
       "annotation " + kcm::quote(request.pool_annotation) + "=" + kcm::quote(request.pool);
   const kcm::Reservation r = kcm::pin(
       dir, holder, {request.pool, request.count, asked_by},
-      [&](const kcm::CpuSet& cpus) { kcm::apply_to_container(procfs, state.pid, cpus); }, lock,
-      sysfs_root);
+      [&](const kcm::CpuSet& cpus) { kcm::apply_to_container(procfs, state.pid, cgroup, cpus); },
+      lock, sysfs_root);
   spdlog::info("pinned pid {} to CPUs {} of pool {}{}", state.pid, r.cpus.to_string(), request.pool,
                r.existing ? " (again)" : "");
   return kcm::kExitOk;
@@ -122,6 +128,8 @@ int release_container(const kcm::ConfigDir& dir, const kcm::OciState& state,
 int run(int argc, char** argv) {
   const Args args = parse_args(argc, argv);
   const kcm::Settings settings = kcm::read_settings();
+  // The first spdlog call: the statically linked hook has no default logger before this
+  // (static_libs.cpp).
   kcm::init_logging(kProgram, settings.log_level, /*also_syslog=*/true);
   kcm::install_hook_seccomp_filter();
   const kcm::OciState state = kcm::parse_oci_state(kcm::read_state(STDIN_FILENO, "stdin"));
@@ -130,12 +138,14 @@ int run(int argc, char** argv) {
   if (!request) return kcm::kExitOk;
   if (state.id.empty()) throw kcm::usage_error("OCI state has no \"id\"");
   try {
-    confine(args, state, settings);
+    const kcm::Procfs procfs(settings.procfs_root);
+    const std::optional<kcm::CpusetCgroup> cgroup = container_cgroup(args, state, procfs);
+    confine(args, cgroup, settings);
     const kcm::ConfigDir dir = kcm::ConfigDir::open(args.conf_dir);
     const kcm::LockOptions lock{kProgram, std::string(kProgram) + ": ", settings.lock_timeout(),
                                 settings.procfs_root};
     if (args.stage == "poststop") return release_container(dir, state, lock);
-    return pin_container(dir, state, *request, lock, settings.sysfs_root);
+    return pin_container(dir, state, *request, cgroup, procfs, lock, settings.sysfs_root);
   } catch (const kcm::Error& e) {
     throw kcm::with_context(args.stage + " container " + kcm::quote(state.id), e);
   }

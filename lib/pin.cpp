@@ -52,8 +52,9 @@ Reservation pin(const ConfigDir& dir, const Holder& holder, const PinRequest& re
   return r;
 }
 
-void apply_to_container(const Procfs& procfs, pid_t pid, const CpuSet& cpus) {
-  if (auto cgroup = cpuset_cgroup_of(procfs, pid, procfs.path(0, "mountinfo"))) {
+void apply_to_container(const Procfs& procfs, pid_t pid, const std::optional<CpusetCgroup>& cgroup,
+                        const CpuSet& cpus) {
+  if (cgroup) {
     write_cpuset(*cgroup, cpus);
   } else {
     spdlog::info("pid {} is in the root cpuset cgroup: setting affinity only", pid);

@@ -12,8 +12,10 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "cgroup.h"
 #include "config_dir.h"
 #include "cpuset.h"
 #include "lock.h"
@@ -56,10 +58,12 @@ Reservation pin(const ConfigDir& dir, const Holder& holder, const PinRequest& re
                 const ApplyCpus& apply, const LockOptions& lock, const std::string& sysfs_root);
 
 // How a container is pinned: its init process `pid` gets `cpus` in its cpuset cgroup
-// (which whatever the container forks inherits; the cgroup is looked up now, through
-// `procfs`) and as the affinity of every thread, which is all a process in the root
-// cgroup can get (the root cpuset cannot be narrowed). Throws when the process is gone.
-void apply_to_container(const Procfs& procfs, pid_t pid, const CpuSet& cpus);
+// `cgroup` (which whatever the container forks inherits; the caller looks it up once,
+// with cpuset_cgroup_of, as the hook must before its sandbox) and as the affinity of every
+// thread (listed through `procfs`), which is all a process in the root cgroup (nullopt)
+// can get: the root cpuset cannot be narrowed. Throws when the process is gone.
+void apply_to_container(const Procfs& procfs, pid_t pid, const std::optional<CpusetCgroup>& cgroup,
+                        const CpuSet& cpus);
 
 // Runs `body` while `holder` holds its lists (kcm isolate runs its command so), then gives
 // them back: release() when `body` returns, release_after_failure() when it throws, and

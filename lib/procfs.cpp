@@ -1,7 +1,9 @@
 #include "procfs.h"
 
 #include <dirent.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <charconv>
 #include <sstream>
@@ -73,18 +75,37 @@ std::optional<std::uint64_t> Procfs::start_time(pid_t pid) const {
   return st.start_time;
 }
 
+bool Procfs::on_procfs() const {
+  int kind = kind_.load(std::memory_order_relaxed);
+  if (kind == kNotAsked) {
+    struct statfs fs;
+    kind = ::statfs(root_.c_str(), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC ? kProc : kOther;
+    kind_.store(kind, std::memory_order_relaxed);
+  }
+  return kind == kProc;
+}
+
 Procfs::Status Procfs::status(pid_t pid) const {
   if (pid <= 0) return {};
+  const std::string p = path(pid, "stat");
+  std::optional<std::string> text;
+  ProcStat st;
   try {
-    if (auto t = start_time(pid)) return {Liveness::kAlive, *t};
+    text = read_file_if_exists(p);
+    if (text) st = parse_proc_stat(*text, p);
   } catch (const Error&) {
     return {Liveness::kUnknown, 0};  // a stat it cannot read or parse: something is there
   }
-  // No start time: a zombie (its stat is there), or no stat at all. Without a stat, a
-  // directory still there is a process this procfs does not show in full.
-  struct stat st;
-  if (::stat(path(pid, "stat").c_str(), &st) == 0) return {};
-  return ::stat(path(pid, "").c_str(), &st) == 0 ? Status{Liveness::kUnknown, 0} : Status{};
+  if (text) {
+    if (st.state == 'Z' || st.state == 'X') return {};
+    return {Liveness::kAlive, st.start_time};
+  }
+  // No stat. A procfs has one in every <pid> directory: the process is gone, and the
+  // failed open said so. Elsewhere, a directory still there is a process this tree does
+  // not show in full.
+  if (on_procfs()) return {};
+  struct stat dir;
+  return ::stat(path(pid, "").c_str(), &dir) == 0 ? Status{Liveness::kUnknown, 0} : Status{};
 }
 
 bool holder_gone(const Procfs::Status& status, std::uint64_t recorded_start) {

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,6 +21,12 @@ namespace kcm {
 class Procfs {
  public:
   explicit Procfs(std::string root = "/proc") : root_(std::move(root)) {}
+  Procfs(const Procfs& other) : root_(other.root_), kind_(other.kind_.load()) {}
+  Procfs& operator=(const Procfs& other) {
+    root_ = other.root_;
+    kind_ = other.kind_.load();
+    return *this;
+  }
 
   const std::string& root() const { return root_; }
 
@@ -42,6 +49,9 @@ class Procfs {
     std::uint64_t start_time = 0;  // when kAlive
   };
   // kGone: no <root>/<pid> directory, or a zombie (it has exited; only its entry remains).
+  // A gone PID costs one failed open on a procfs mount (whose <pid> directory never lacks
+  // a stat file) and a stat of the directory elsewhere; the root's file system type is
+  // asked once per object.
   Status status(pid_t pid) const;
 
   // Cpus_allowed_list of <root>/<pid>/status; nullopt when the process is gone.
@@ -54,7 +64,12 @@ class Procfs {
   std::string path(pid_t pid, const std::string& file) const;
 
  private:
+  // Whether root_ is a procfs mount; statfs at the first call, then remembered.
+  bool on_procfs() const;
+
   std::string root_;
+  enum Kind : int { kNotAsked, kProc, kOther };
+  mutable std::atomic<int> kind_{kNotAsked};
 };
 
 // Whether a holder recorded with `recorded_start` has provably left its CPUs: its PID is

@@ -2,7 +2,7 @@
 """kcm-hook's file sandbox (Landlock, docs/hook.md "Confinement") observed from outside:
 on the path of a container that asks for CPUs the hook says which Landlock ABI confines
 it, and it cannot write a cgroup other than the one it found for the container before it
-confined itself."""
+confined itself, even one that a path it already holds names later."""
 
 import ctypes
 import fcntl
@@ -53,9 +53,11 @@ class HookSandboxTest(kcm_e2e.ConfTestCase):
         if kernel_landlock_abi() == 0:
             self.skipTest("this kernel has no Landlock: the hook runs without a file sandbox")
         # A procfs whose mountinfo puts a cgroup v1 cpuset hierarchy at <tmp>/cgroup and
-        # whose cgroup file puts the target in /found. While the test holds the lock, the
-        # hook has confined itself and waits; the cgroup file then names /other, which the
-        # hook finds after the lock and must not be able to write.
+        # whose cgroup file puts the target in /found. The hook looks the cgroup up once,
+        # before it confines itself; while the test holds the lock, the hook has confined
+        # itself and waits. The test then renames found away and other to found: the path
+        # the hook writes is the one it found, but Landlock's rule holds the directory,
+        # not its name, so the other cgroup under that path cannot be written.
         cgroup = os.path.join(self.tmp, "cgroup")
         for name in ("found", "other"):
             os.makedirs(os.path.join(cgroup, name))
@@ -85,15 +87,16 @@ class HookSandboxTest(kcm_e2e.ConfTestCase):
             self.addCleanup(kcm_e2e.kill_process, hook)
             self.assertTrue(wait_for(lambda: holds_open(hook.pid, lock_path)),
                             "kcm-hook never opened %s" % lock_path)
-            with open(cgroup_file, "w") as f:
-                f.write("3:cpuset:/other\n")
+            os.rename(os.path.join(cgroup, "found"), os.path.join(cgroup, "found.old"))
+            os.rename(os.path.join(cgroup, "other"), os.path.join(cgroup, "found"))
         _, stderr = hook.communicate(timeout=30)
         stderr = stderr.decode()
         self.assertEqual(hook.returncode, 1, stderr)
-        self.assertIn('open "%s/other/cpuset.cpus": Permission denied' % cgroup, stderr)
+        self.assertIn('open "%s/found/cpuset.cpus": Permission denied' % cgroup, stderr)
         self.assertIn("(allocation rolled back)", stderr)
-        with open(os.path.join(cgroup, "other", "cpuset.cpus")) as f:
-            self.assertEqual(f.read(), "")
+        for name in ("found", "found.old"):  # the other cgroup, and the one found
+            with open(os.path.join(cgroup, name, "cpuset.cpus")) as f:
+                self.assertEqual(f.read(), "")
         self.assert_all_free()
 
 

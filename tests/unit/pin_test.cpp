@@ -267,11 +267,17 @@ class ApplyToContainerTest : public PinTest {
     return Procfs(proc.path());
   }
 
+  // The hook's order: the cgroup looked up once, then applied.
+  void apply(const Procfs& procfs, const CpuSet& cpus) const {
+    apply_to_container(procfs, child.pid(),
+                       cpuset_cgroup_of(procfs, child.pid(), procfs.path(0, "mountinfo")), cpus);
+  }
+
   TempDir proc;
 };
 
 TEST_F(ApplyToContainerTest, RootCgroupProcessGetsTheAffinityOfEveryThread) {
-  apply_to_container(fake_procfs("0::/\n"), child.pid(), cpus_of(first));
+  apply(fake_procfs("0::/\n"), cpus_of(first));
   EXPECT_EQ(testing_support::affinity_of(child.pid()), cpus_of(first));
 }
 
@@ -281,7 +287,7 @@ TEST_F(ApplyToContainerTest, CpusetCgroupIsWrittenThenTheAffinity) {
   const Procfs procfs =
       fake_procfs("3:cpuset:/kcm-test\n",
                   "40 30 0:40 / " + cgroup + " rw,relatime shared:9 - cgroup cgroup rw,cpuset\n");
-  apply_to_container(procfs, child.pid(), cpus_of(first));
+  apply(procfs, cpus_of(first));
   EXPECT_EQ(read_text(cgroup + "/kcm-test/cpuset.cpus"), cpus_of(first).to_string());
   EXPECT_EQ(testing_support::affinity_of(child.pid()), cpus_of(first));
 }
@@ -289,7 +295,7 @@ TEST_F(ApplyToContainerTest, CpusetCgroupIsWrittenThenTheAffinity) {
 TEST_F(ApplyToContainerTest, ProcessWithoutThreadsIsGone) {
   const Procfs procfs = fake_procfs("0::/\n");
   stdfs::remove_all(proc / (std::to_string(child.pid()) + "/task"));
-  EXPECT_EQ(thrown_by([&] { apply_to_container(procfs, child.pid(), cpus_of(first)); }).message,
+  EXPECT_EQ(thrown_by([&] { apply(procfs, cpus_of(first)); }).message,
             "set CPU affinity of \"pid " + std::to_string(child.pid()) + "\": process is gone");
 }
 
@@ -302,7 +308,7 @@ TEST_F(ApplyToContainerTest, UnwritableCgroupRollsThePinBack) {
                   "40 30 0:40 / " + cgroup + " rw,relatime shared:9 - cgroup cgroup rw,cpuset\n");
   const auto before = state();
   auto t = thrown_by([&] {
-    pin_with([&](const CpuSet& cpus) { apply_to_container(procfs, child.pid(), cpus); });
+    pin_with([&](const CpuSet& cpus) { apply(procfs, cpus); });
   });
   EXPECT_EQ(t.message, "pin to CPUs " + cpus_of(first).to_string() +
                            " (allocation rolled back): open \"" + cgroup +

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <future>
@@ -124,6 +125,20 @@ TEST(ProcfsTest, DirectoryWithoutStatIsUnknown) {
   write_file(proc.root() + "/1/status", "Name:\tinit\nCpus_allowed_list:\t0-3\n");
   EXPECT_EQ(Procfs(proc.root()).status(1).liveness, Procfs::Liveness::kUnknown);
   EXPECT_EQ(Procfs(proc.root()).start_time(1), std::nullopt);
+}
+
+// On a real procfs a missing stat is the answer (no stat of the directory): a reaped
+// child is gone, a live one (this process) alive, and a copy of the object asks nothing new.
+TEST(ProcfsTest, ReapedChildOnTheRealProcfsIsGone) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const Procfs procfs;
+  EXPECT_EQ(procfs.status(child).liveness, Procfs::Liveness::kGone);
+  const Procfs copy = procfs;
+  EXPECT_EQ(copy.status(child).liveness, Procfs::Liveness::kGone);
+  EXPECT_EQ(copy.status(::getpid()).liveness, Procfs::Liveness::kAlive);
 }
 
 TEST(ProcfsTest, MalformedStatIsUnknown) {
