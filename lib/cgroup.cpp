@@ -140,7 +140,7 @@ std::optional<CpusetCgroup> find_cpuset_cgroup(const std::string& proc_cgroup,
 std::optional<CpusetCgroup> cpuset_cgroup_of(const Procfs& procfs, pid_t pid,
                                              const std::string& mountinfo_path) {
   const std::string cgroup_path = procfs.path(pid, "cgroup");
-  std::optional<std::string> cgroup = read_file_if_exists(cgroup_path);
+  std::optional<std::string> cgroup = if_found([&] { return read_file(cgroup_path); });
   if (!cgroup) throw op_error("read", cgroup_path, "no such process");
   return find_cpuset_cgroup(*cgroup, read_file(mountinfo_path), cgroup_path, mountinfo_path);
 }

@@ -68,13 +68,16 @@ std::string read_all(int fd, const std::string& display) {
   return out;
 }
 
-std::optional<UniqueFd> open_file_at(int dirfd, const std::string& name,
-                                     const std::string& display) {
+// An absent file (is_absent) is reported as ENOENT, whichever errno said so.
+Error open_error(const std::string& display, int err) {
+  return sys_error("open", display, is_absent(err) ? ENOENT : err);
+}
+
+UniqueFd open_file_at(int dirfd, const std::string& name, const std::string& display) {
   int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ELOOP) throw op_error("open", display, "is a symlink, refusing to follow it");
-    if (is_absent(errno)) return std::nullopt;
-    throw sys_error("open", display, errno);
+    throw open_error(display, errno);
   }
   UniqueFd owned(fd);
   struct stat st;
@@ -85,25 +88,16 @@ std::optional<UniqueFd> open_file_at(int dirfd, const std::string& name,
 
 }  // namespace
 
-std::optional<std::string> read_file_if_exists(const std::string& path) {
+std::string read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (is_absent(errno)) return std::nullopt;
-    throw sys_error("open", path, errno);
-  }
+  if (fd < 0) throw open_error(path, errno);
   UniqueFd owned(fd);
   int err = 0;
   std::string content = read_all(fd, err);
-  // A process that exits while we read its /proc files reads as ESRCH.
-  if (err == ESRCH) return std::nullopt;
+  // A process that exits while we read its /proc files reads as ESRCH: gone.
+  if (err == ESRCH) throw open_error(path, err);
   if (err != 0) throw sys_error("read", path, err);
   return content;
-}
-
-std::string read_file(const std::string& path) {
-  auto content = read_file_if_exists(path);
-  if (!content) throw sys_error("open", path, ENOENT);
-  return *content;
 }
 
 UniqueFd open_dir_at(int dirfd, const std::string& name, const std::string& display) {
@@ -131,17 +125,8 @@ UniqueFd open_dir(const std::string& path) {
   return UniqueFd(fd);
 }
 
-std::optional<std::string> read_file_at_if_exists(int dirfd, const std::string& name,
-                                                  const std::string& display) {
-  auto fd = open_file_at(dirfd, name, display);
-  if (!fd) return std::nullopt;
-  return read_all(fd->get(), display);
-}
-
 std::string read_file_at(int dirfd, const std::string& name, const std::string& display) {
-  auto content = read_file_at_if_exists(dirfd, name, display);
-  if (!content) throw sys_error("open", display, ENOENT);
-  return *content;
+  return read_all(open_file_at(dirfd, name, display).get(), display);
 }
 
 void fsync_dir(int dirfd, const std::string& display) {

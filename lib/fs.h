@@ -40,21 +40,19 @@ struct DirEntry {
   EntryType type;
 };
 
-// Reads a whole file by path (sysfs, procfs, config files). Throws on any failure.
+// Reads a whole file by path (sysfs, procfs, config files). Throws on any failure; an
+// absent file (ENOENT, ENOTDIR, ESRCH for a vanished process) is a not-found Error
+// `open "<path>": No such file or directory` (error.h if_found).
 std::string read_file(const std::string& path);
-// As read_file, but returns nullopt when the file does not exist (ENOENT, ENOTDIR,
-// ESRCH for a vanished process).
-std::optional<std::string> read_file_if_exists(const std::string& path);
 
 // Opens `name` under `dirfd` as a directory, refusing symlinks.
 UniqueFd open_dir_at(int dirfd, const std::string& name, const std::string& display);
 // Opens a directory by path; the path itself may be a symlink (an operator's choice).
 UniqueFd open_dir(const std::string& path);
 
-// Reads a regular file under `dirfd`, refusing symlinks and other types.
+// Reads a regular file under `dirfd`, refusing symlinks and other types; absent, as
+// read_file.
 std::string read_file_at(int dirfd, const std::string& name, const std::string& display);
-std::optional<std::string> read_file_at_if_exists(int dirfd, const std::string& name,
-                                                  const std::string& display);
 
 // Whether a write must reach the disk before it returns (docs/config.md "What reaches the
 // disk"). Only what outlives a reboot does: the pool layout `kcm init` writes. The tasks

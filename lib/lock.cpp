@@ -101,7 +101,7 @@ std::string lock_file_text(int fd) {
 // that would replace it.
 std::optional<std::string> read_for_message(const std::string& path) {
   try {
-    return read_file_if_exists(path);
+    return if_found([&] { return read_file(path); });
   } catch (const Error&) {
     return std::nullopt;
   }

@@ -68,7 +68,7 @@ pid_t Procfs::self_pid() const {
 std::optional<std::uint64_t> Procfs::start_time(pid_t pid) const {
   if (pid <= 0) return std::nullopt;
   const std::string p = path(pid, "stat");
-  auto text = read_file_if_exists(p);
+  auto text = if_found([&] { return read_file(p); });
   if (!text) return std::nullopt;
   ProcStat st = parse_proc_stat(*text, p);
   if (st.state == 'Z' || st.state == 'X') return std::nullopt;
@@ -91,7 +91,7 @@ Procfs::Status Procfs::status(pid_t pid) const {
   std::optional<std::string> text;
   ProcStat st;
   try {
-    text = read_file_if_exists(p);
+    text = if_found([&] { return read_file(p); });
     if (text) st = parse_proc_stat(*text, p);
   } catch (const Error&) {
     return {Liveness::kUnknown, 0};  // a stat it cannot read or parse: something is there
@@ -115,7 +115,7 @@ bool holder_gone(const Procfs::Status& status, std::uint64_t recorded_start) {
 
 std::optional<CpuSet> Procfs::cpus_allowed(pid_t pid) const {
   const std::string p = path(pid, "status");
-  auto text = read_file_if_exists(p);
+  auto text = if_found([&] { return read_file(p); });
   if (!text) return std::nullopt;
   static constexpr std::string_view kKey = "Cpus_allowed_list:";
   std::size_t at = text->find(kKey);

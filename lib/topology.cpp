@@ -14,7 +14,7 @@ namespace {
 
 // A CPU set file, parsed with `parse`; nullopt when the file does not exist.
 std::optional<CpuSet> read_set(const std::string& path, CpuSet (*parse)(std::string_view)) {
-  auto text = read_file_if_exists(path);
+  auto text = if_found([&] { return read_file(path); });
   if (!text) return std::nullopt;
   try {
     return parse(*text);
@@ -55,7 +55,8 @@ CpuSet online_cpus(const std::string& cpu_dir, const CpuSet& cpu_dirs) {
   if (!online) {
     online.emplace();
     for (int cpu : cpu_dirs.cpus()) {
-      auto flag = read_file_if_exists(join_path(cpu_dir, "cpu" + std::to_string(cpu) + "/online"));
+      const std::string online_path = join_path(cpu_dir, "cpu" + std::to_string(cpu) + "/online");
+      auto flag = if_found([&] { return read_file(online_path); });
       if (!flag || !flag->starts_with('0')) online->add(cpu);
     }
   }

@@ -73,13 +73,16 @@ TEST(FsTest, ReadFileMissingNamesThePath) {
   EXPECT_EQ(t.message, "open \"" + (dir / "missing") + "\": No such file or directory");
 }
 
-TEST(FsTest, ReadFileIfExistsReturnsNulloptForMissingFile) {
+TEST(FsTest, AnAbsentFileIsNotFound) {
   TempDir dir;
-  EXPECT_EQ(read_file_if_exists(dir / "missing"), std::nullopt);
-  EXPECT_EQ(read_file_if_exists(dir / "missing/below"), std::nullopt);
+  auto read = [](const std::string& path) { return if_found([&] { return read_file(path); }); };
+  EXPECT_EQ(read(dir / "missing"), std::nullopt);
+  EXPECT_EQ(read(dir / "missing/below"), std::nullopt);
   write_file(dir / "file", "x");
-  EXPECT_EQ(read_file_if_exists(dir / "file/below"), std::nullopt);  // ENOTDIR
-  EXPECT_EQ(read_file_if_exists(dir / "file"), "x");
+  EXPECT_EQ(read(dir / "file/below"), std::nullopt);  // ENOTDIR
+  EXPECT_EQ(read(dir / "file"), "x");
+  EXPECT_EQ(thrown_by([&] { read_file(dir / "file/below"); }).message,
+            "open \"" + (dir / "file/below") + "\": No such file or directory");
 }
 
 TEST(FsTest, ReadFileAtReadsRegularFile) {
@@ -99,11 +102,11 @@ TEST(FsTest, ReadFileAtRefusesSymlink) {
   EXPECT_EQ(t.exit_code, kExitFailure);
 }
 
-TEST(FsTest, ReadFileAtIfExistsRefusesDanglingSymlink) {
+TEST(FsTest, ReadFileAtRefusesDanglingSymlink) {
   TempDir dir;
   stdfs::create_symlink(dir / "nowhere", dir / "tasks");
   UniqueFd fd = open_dir(dir.path());
-  auto t = thrown_by([&] { read_file_at_if_exists(fd.get(), "tasks", "d/tasks"); });
+  auto t = thrown_by([&] { if_found([&] { return read_file_at(fd.get(), "tasks", "d/tasks"); }); });
   EXPECT_EQ(t.message, "open \"d/tasks\": is a symlink, refusing to follow it");
 }
 
@@ -128,7 +131,7 @@ TEST(FsTest, ReadFileAtMissingNamesDisplay) {
   UniqueFd fd = open_dir(dir.path());
   auto t = thrown_by([&] { read_file_at(fd.get(), "tasks", "d/tasks"); });
   EXPECT_EQ(t.message, "open \"d/tasks\": No such file or directory");
-  EXPECT_EQ(read_file_at_if_exists(fd.get(), "tasks", "d/tasks"), std::nullopt);
+  EXPECT_EQ(if_found([&] { return read_file_at(fd.get(), "tasks", "d/tasks"); }), std::nullopt);
 }
 
 TEST(FsTest, OpenDirAtRefusesSymlinkToDirectory) {
