@@ -59,7 +59,7 @@ int run_forwarding_signals(const std::string& command_line) {
     ::setpgid(0, 0);
     ::sigprocmask(SIG_SETMASK, &old_set, nullptr);
     ::execl("/bin/sh", "sh", "-c", command_line.c_str(), static_cast<char*>(nullptr));
-    std::fprintf(stderr, "kcm: error: exec \"/bin/sh\": %s\n", std::strerror(errno));
+    (void)std::fprintf(stderr, "kcm: error: exec \"/bin/sh\": %s\n", std::strerror(errno));
     ::_exit(127);
   }
   ::setpgid(child, child);  // also here, so the group exists before any signal is forwarded

@@ -157,12 +157,12 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const kcm::Error& e) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
+    (void)std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
     // crun discards a hook's output; syslog is where an operator finds why.
     ::syslog(LOG_ERR, "%s", e.what());
     return e.exit_code();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
+    (void)std::fprintf(stderr, "%s: %s\n", kProgram, e.what());
     ::syslog(LOG_ERR, "%s", e.what());
     return kcm::kExitFailure;
   }

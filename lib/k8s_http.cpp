@@ -121,9 +121,9 @@ struct CurlTransport::Curl {
 
 CurlTransport::CurlTransport(std::string server, std::string ca_path)
     : server_(std::move(server)), ca_path_(std::move(ca_path)), curl_(std::make_unique<Curl>()) {
-  static const CURLcode global_init = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (global_init != CURLE_OK) {
-    throw Error(std::string("initialise libcurl: ") + curl_easy_strerror(global_init));
+  static const CURLcode kGlobalInit = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (kGlobalInit != CURLE_OK) {
+    throw Error(std::string("initialise libcurl: ") + curl_easy_strerror(kGlobalInit));
   }
   curl_->handle.reset(curl_easy_init());
   if (!curl_->handle) throw Error("initialise libcurl: curl_easy_init failed");
@@ -142,7 +142,11 @@ HttpResponse CurlTransport::send(const HttpRequest& request) {
     static_cast<void>(headers.release());
     headers.reset(list);
   };
-  for (const auto& [name, value] : request.headers) add_header(name + ": " + value);
+  for (const auto& [name, value] : request.headers) {
+    std::string line = name;
+    line.append(": ").append(value);
+    add_header(line);
+  }
   add_header("Expect:");  // no 100-continue round trip before a body
 
   Received received;

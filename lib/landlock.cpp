@@ -21,6 +21,7 @@
 #endif
 
 // Defined by the ASan/UBSan runtime of the sanitizer build; null in every other build.
+// NOLINTNEXTLINE(bugprone-reserved-identifier,readability-identifier-naming): its name
 extern "C" const char* __sanitizer_get_report_path() __attribute__((weak));
 
 namespace kcm {

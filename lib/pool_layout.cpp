@@ -45,6 +45,7 @@ PoolLayout plan_pools(const Topology& topology, int dp_cores, int cp_cores) {
 
   PoolLayout layout;
   std::vector<const Core*> candidates;
+  candidates.reserve(cores.size());
   for (const Core& c : cores) candidates.push_back(&c);
   std::sort(candidates.begin(), candidates.end(), dataplane_first);
 

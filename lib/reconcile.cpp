@@ -150,8 +150,9 @@ void check_records(const Config& config, const std::vector<Owner>& owners, Proce
         if (it != pool->second.lists.end()) recorded = &it->second;
       }
       if (recorded == nullptr || !held.contains({recorded, o.pid})) {
-        errors.push_back(who + " is recorded on " + o.pool + ":" + list +
-                         ", whose tasks file does not list it");
+        std::string error = who;
+        error.append(" is recorded on ").append(o.pool).append(":").append(list);
+        errors.push_back(error.append(", whose tasks file does not list it"));
       }
     }
   }

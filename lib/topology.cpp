@@ -151,6 +151,7 @@ std::vector<CpuSet> Topology::cores() const {
   std::map<int, CpuSet> by_core;
   for (const CpuInfo& cpu : cpus_) by_core[cpu.core].add(cpu.id);
   std::vector<CpuSet> out;
+  out.reserve(by_core.size());
   for (auto& [core, set] : by_core) out.push_back(std::move(set));
   return out;
 }
