@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "config_dir.h"
 #include "env.h"
 #include "error.h"
 #include "lock.h"
@@ -73,6 +74,16 @@ inline std::shared_ptr<ConfDirOptions> add_conf_dir_options(CLI::App& sub, bool 
 // How `program` ("kcm describe") takes the directory's lock.
 inline LockOptions lock_options(const Settings& settings, const std::string& program) {
   return {program, "kcm: error: ", settings.lock_timeout(), settings.procfs_root};
+}
+
+// What `read` returns of the directory `conf_dir`, read under the shared lock as
+// `program`: describe and discover.
+template <typename Read>
+auto read_under_shared_lock(const std::string& conf_dir, const Settings& settings,
+                            const std::string& program, Read&& read) {
+  const ConfigDir dir = ConfigDir::open(conf_dir);
+  DirLock held = dir.lock(LockMode::kShared, lock_options(settings, program));
+  return read(dir);
 }
 
 // Prints a document to stdout and flushes it, so it is out before any later error.

@@ -11,16 +11,14 @@ Action add_describe(CLI::App& app) {
       add_subcommand(app, "describe", "Print a JSON representation of the config directory"),
       /*with_publish=*/false);
   return [opts](const Settings& settings) {
-    ConfigDir dir = ConfigDir::open(opts->conf_dir);
-    Config config;
-    {
-      DirLock held = dir.lock(LockMode::kShared, lock_options(settings, "kcm describe"));
-      // Processes of an earlier boot are all gone; a power loss may have left their
-      // tasks files as anything (docs/config.md "After a power loss").
-      config = dir.read(dir.records_of_earlier_boot(settings.procfs_root)
-                            ? ConfigDir::Tasks::kNone
-                            : ConfigDir::Tasks::kAsRecorded);
-    }
+    const Config config = read_under_shared_lock(
+        opts->conf_dir, settings, "kcm describe", [&](const ConfigDir& dir) {
+          // Processes of an earlier boot are all gone; a power loss may have left their
+          // tasks files as anything (docs/config.md "After a power loss").
+          return dir.read(dir.records_of_earlier_boot(settings.procfs_root)
+                              ? ConfigDir::Tasks::kNone
+                              : ConfigDir::Tasks::kAsRecorded);
+        });
     print_document(to_document(describe_json(opts->conf_dir, config)));
     return kExitOk;
   };

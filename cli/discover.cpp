@@ -12,12 +12,9 @@ Action add_discover(CLI::App& app) {
       add_subcommand(app, "discover", "Advertise dataplane CPU lists on the Kubernetes node"),
       /*with_publish=*/false);
   return [opts](const Settings& settings) {
-    ConfigDir dir = ConfigDir::open(opts->conf_dir);
-    Pool dataplane;
-    {
-      DirLock held = dir.lock(LockMode::kShared, lock_options(settings, "kcm discover"));
-      dataplane = dir.read_pool("dataplane");
-    }
+    const Pool dataplane =
+        read_under_shared_lock(opts->conf_dir, settings, "kcm discover",
+                               [](const ConfigDir& dir) { return dir.read_pool("dataplane"); });
     if (dataplane.lists.empty()) {
       throw Error("pool \"dataplane\" in " + quote(opts->conf_dir) +
                   " has no CPU lists to advertise");
