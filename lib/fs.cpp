@@ -155,6 +155,28 @@ UniqueFd create_new_file_at(int dirfd, const std::string& name, const std::strin
   }
 }
 
+// Moves `temp` to `name` without renaming it over an existing file: ext4 (auto_da_alloc)
+// starts writeback of a file renamed over another and waits for its block allocation,
+// about 1 ms of a container's start per tasks file on this project's test VM. In place
+// of a regular file the two names are swapped (renameat2 RENAME_EXCHANGE) and the old
+// content, now under the temp name, is unlinked: 30 us. A reader sees the old or the new
+// file, as with rename(2); a writer killed between the two calls leaves a dot-named temp
+// file, as one killed before the rename does. Where nothing is, RENAME_NOREPLACE. False,
+// having moved nothing, when `name` is something else (a symlink: rename(2) replaces it)
+// or the filesystem cannot do either. No ordering against the disk: only for kThisBoot.
+bool move_into_place_without_writeback(int dirfd, const std::string& temp,
+                                       const std::string& name) {
+  struct stat st;
+  const bool regular =
+      ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+  const unsigned int flags = regular ? RENAME_EXCHANGE : RENAME_NOREPLACE;
+  if (::renameat2(dirfd, temp.c_str(), dirfd, name.c_str(), flags) != 0) return false;
+  // The new content is in place; a temp file that cannot be removed is a leftover that
+  // readers skip (is_temp_name), not a failed write.
+  if (regular) ::unlinkat(dirfd, temp.c_str(), 0);
+  return true;
+}
+
 }  // namespace
 
 void write_file_atomic(int dirfd, const std::string& name, std::string_view content,
@@ -180,6 +202,7 @@ void write_file_atomic(int dirfd, const std::string& name, std::string_view cont
   // Created 0600; the final mode is set here, where the umask does not filter it.
   if (::fchmod(fd, mode) != 0) throw fail("chmod");
   if (sync && ::fsync(fd) != 0) throw fail("fsync");
+  if (!sync && move_into_place_without_writeback(dirfd, temp, name)) return;
   if (::renameat(dirfd, temp.c_str(), dirfd, name.c_str()) != 0) throw fail("rename");
   if (sync) fsync_dir(dirfd, display);
 }

@@ -63,8 +63,10 @@ enum class Durability {
   kThisBoot,           // atomic against a killed writer; the page cache is enough
 };
 
-// Atomic replace: writes `.<name>.tmp-<pid>` in the same directory, renames it over `name`
-// and, for kSurvivesPowerLoss, fsyncs the file before and the directory after. A reader
+// Atomic replace: writes `.<name>.tmp-<pid>` in the same directory and moves it to `name`:
+// for kSurvivesPowerLoss, fsync of the file, rename(2) over `name`, fsync of the directory;
+// for kThisBoot, a swap of the two names and an unlink of the old content, which on ext4
+// starts no writeback (a rename over a file does; see fs.cpp). A reader
 // sees the old or the new content, never a torn file; a killed writer leaves at most a
 // dot-named temp file behind. The temp file is always a new inode (O_EXCL; a leftover of
 // that name is unlinked first), so no existing file is written through a planted link,

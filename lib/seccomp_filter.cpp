@@ -47,10 +47,10 @@ constexpr const char* kAllowed[] = {
     "futex", "set_robust_list", "rseq", "getrandom", "getpid", "gettid", "getppid",
     "getuid", "geteuid", "getgid", "getegid", "prlimit64", "uname", "sysinfo",
     "restart_syscall", "sched_yield",
-    // signals and time (the lock watchdog, back-off sleeps, abort)
+    // signals and time (the lock watchdog, the lock wait's alarm, abort)
     "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "setitimer",
     "getitimer", "alarm", "nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday",
-    "time",
+    "time", "timer_create", "timer_settime", "timer_delete",
     // files and directories
     "read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "open", "openat",
     "close", "fstat", "stat", "lstat", "newfstatat", "statx", "fstatfs", "statfs",

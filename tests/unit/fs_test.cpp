@@ -282,6 +282,12 @@ TEST(FsTest, OnlyDurableWritesWaitForTheDisk) {
   EXPECT_EQ(testing_support::run_without_disk_waits([&] {
               write_file_atomic(dir.get(), "tasks", "2000", tmp / "tasks", 0644,
                                 Durability::kThisBoot);
+              write_file_atomic(dir.get(), "tasks", "2001", tmp / "tasks", 0644,
+                                Durability::kThisBoot);
+              if (read_text(tmp / "tasks") != "2001" ||
+                  names_in(tmp.path()) != std::vector<std::string>{"tasks"}) {
+                return 1;
+              }
               remove_file_at(dir.get(), "tasks", tmp / "tasks", Durability::kThisBoot);
               return 0;
             }),

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "error.h"
@@ -262,6 +263,63 @@ TEST_F(LockTest, WaitsForAHolderThatReleasesInTime) {
   });
   EXPECT_NO_THROW(acquire(LockMode::kShared, milliseconds(10000)));
   releaser.join();
+}
+
+// A waiter blocks in flock(2) itself, so the kernel hands it the lock as its holder lets
+// go; the kernel lists such a waiter in /proc/locks with "->". One that polled with
+// sleeps in between would never be listed, and would leave the lock idle while it slept.
+TEST_F(LockTest, AWaiterWaitsInTheKernelForTheLock) {
+  auto holder = std::make_unique<HeldElsewhere>(tmp.path(), LockMode::kExclusive, "h");
+  ASSERT_TRUE(holder->ok());
+  const pid_t waiter = ::fork();
+  ASSERT_GE(waiter, 0);
+  if (waiter == 0) {
+    ::close_range(3, ~0U, 0);  // the holder's pipe among them: it ends when the test closes it
+    UniqueFd dir = open_dir(tmp.path());
+    try {
+      DirLock lock = DirLock::acquire(dir.get(), tmp.path(), LockMode::kExclusive,
+                                      {"waiter", "waiter: ", milliseconds(30000)});
+      ::_exit(0);
+    } catch (...) {
+      ::_exit(1);
+    }
+  }
+  const std::string listed = " " + std::to_string(waiter) + " ";
+  bool blocked_in_kernel = false;
+  for (int i = 0; i < 1000 && !blocked_in_kernel; ++i) {
+    std::istringstream lines(read_text("/proc/locks"));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("-> FLOCK") != std::string::npos && line.find(listed) != std::string::npos) {
+        blocked_in_kernel = true;
+      }
+    }
+    if (!blocked_in_kernel) std::this_thread::sleep_for(milliseconds(10));
+  }
+  holder.reset();
+  int status = 0;
+  ASSERT_EQ(::waitpid(waiter, &status, 0), waiter);
+  EXPECT_TRUE(blocked_in_kernel) << "pid " << waiter << " never waited in flock(2)";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the waiter did not get the lock";
+}
+
+void note_alarm(int) {}
+
+// The wait's alarm borrows SIGALRM; the program's own handler is back afterwards.
+TEST_F(LockTest, AWaitLeavesTheAlarmSignalAsItFoundIt) {
+  struct sigaction mine {}, before {}, after {};
+  mine.sa_handler = note_alarm;
+  sigemptyset(&mine.sa_mask);
+  ASSERT_EQ(::sigaction(SIGALRM, &mine, &before), 0);
+  auto holder = std::make_unique<HeldElsewhere>(tmp.path(), LockMode::kExclusive, "h");
+  ASSERT_TRUE(holder->ok());
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(milliseconds(200));
+    holder.reset();
+  });
+  EXPECT_NO_THROW(acquire(LockMode::kShared, milliseconds(10000)));
+  releaser.join();
+  ASSERT_EQ(::sigaction(SIGALRM, &before, &after), 0);
+  EXPECT_EQ(after.sa_handler, &note_alarm);
 }
 
 TEST_F(LockTest, ReleaseLetsAnotherProcessTakeIt) {

@@ -230,16 +230,22 @@ inline int run_in_child(const std::function<int()>& body) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-// Runs `body` in a child process in which any call that waits for the disk (fsync,
-// fdatasync, sync, syncfs, sync_file_range) kills the process: returns the child's exit
-// code as run_in_child does, 128 + SIGSYS when `body` tried to wait for the disk.
+// Runs `body` in a child process in which any call that waits for the disk kills the
+// process: fsync, fdatasync, sync, syncfs, sync_file_range, and a rename that may replace
+// a file (rename, renameat, renameat2 without flags), which on ext4 starts writeback of
+// the file renamed (lib/fs.cpp). Returns the child's exit code as run_in_child does,
+// 128 + SIGSYS when `body` tried to wait for the disk.
 inline int run_without_disk_waits(const std::function<int()>& body) {
   return run_in_child([&] {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (ctx == nullptr) return 97;
     for (int call : {SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(sync), SCMP_SYS(syncfs),
-                     SCMP_SYS(sync_file_range)}) {
+                     SCMP_SYS(sync_file_range), SCMP_SYS(rename), SCMP_SYS(renameat)}) {
       if (seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, call, 0) != 0) return 97;
+    }
+    if (seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(renameat2), 1,
+                         SCMP_A4(SCMP_CMP_EQ, 0)) != 0) {
+      return 97;
     }
     if (seccomp_load(ctx) != 0) return 97;
     seccomp_release(ctx);
