@@ -1,7 +1,6 @@
 #include "engine_config.h"
 
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -75,6 +74,9 @@ Error toml_error(const std::string& display, std::string_view text, std::size_t 
   return op_error("parse", display, "line " + std::to_string(line) + ": " + std::string(what));
 }
 
+// Joins the parts of a dotted key: a quoted part may hold a '.'.
+constexpr char kKeySeparator = '\x1f';
+
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 std::size_t skip_blanks(std::string_view t, std::size_t p) {
@@ -85,19 +87,6 @@ std::size_t skip_blanks(std::string_view t, std::size_t p) {
 std::size_t skip_comment(std::string_view t, std::size_t p) {
   while (p < t.size() && t[p] != '\n') ++p;
   return p;
-}
-
-// Blanks, newlines and comments: what may stand between an array's elements.
-std::size_t skip_array_space(std::string_view t, std::size_t p) {
-  for (;;) {
-    if (p < t.size() && (is_blank(t[p]) || t[p] == '\n' || t[p] == '\r')) {
-      ++p;
-    } else if (p < t.size() && t[p] == '#') {
-      p = skip_comment(t, p);
-    } else {
-      return p;
-    }
-  }
 }
 
 // Past a string starting at t[p] (one of " ' """ '''); `value`, when given, gets its
@@ -159,14 +148,9 @@ std::size_t skip_toml_value(std::string_view t, std::size_t p, const std::string
 
 // A top-level `key = value` statement.
 struct TomlStatement {
-  std::string key;  // dotted parts joined with '.', quoted parts decoded
+  std::string key;  // dotted parts joined with kKeySeparator, quoted parts decoded
   std::size_t line_start = 0, value_start = 0, value_end = 0;
   std::size_t line_end = 0;  // past its newline, or the end of the text
-};
-
-struct TomlTopLevel {
-  std::vector<TomlStatement> statements;
-  std::size_t end = 0;  // where the first table header's line starts, or the text's end
 };
 
 std::size_t parse_toml_key(std::string_view t, std::size_t p, const std::string& display,
@@ -188,13 +172,20 @@ std::size_t parse_toml_key(std::string_view t, std::size_t p, const std::string&
     }
     p = skip_blanks(t, p);
     if (p >= t.size() || t[p] != '.') return p;
-    key += '.';
+    key += kKeySeparator;
     ++p;
   }
 }
 
-TomlTopLevel scan_top_level(std::string_view t, const std::string& display) {
-  TomlTopLevel top;
+struct TomlDocument {
+  std::vector<TomlStatement> top_level;  // the statements before the first table header
+  std::vector<std::string> headers;      // every [table] and [[array]] key, in order
+};
+
+// Follows the document line by line: statements (their values skipped whole, so that a
+// multi-line string or array is never read as lines), comments and table headers.
+TomlDocument scan_toml(std::string_view t, const std::string& display) {
+  TomlDocument doc;
   std::size_t p = 0;
   while (p < t.size()) {
     const std::size_t line_start = p;
@@ -208,72 +199,38 @@ TomlTopLevel scan_top_level(std::string_view t, const std::string& display) {
       p = skip_comment(t, p);
       continue;
     }
-    if (t[p] == '[') {
-      top.end = line_start;
-      return top;
-    }
     TomlStatement s;
     s.line_start = line_start;
-    p = parse_toml_key(t, p, display, s.key);
-    if (p >= t.size() || t[p] != '=') throw toml_error(display, t, p, "expected '=' after a key");
-    s.value_start = skip_blanks(t, p + 1);
-    s.value_end = skip_toml_value(t, s.value_start, display);
+    if (t[p] == '[') {
+      const bool array = p + 1 < t.size() && t[p + 1] == '[';
+      p = parse_toml_key(t, p + (array ? 2 : 1), display, s.key);
+      for (int i = 0; i < (array ? 2 : 1); ++i, ++p) {
+        if (p >= t.size() || t[p] != ']') throw toml_error(display, t, p, "expected ']'");
+      }
+      doc.headers.push_back(s.key);
+      s.value_end = p;
+    } else {
+      p = parse_toml_key(t, p, display, s.key);
+      if (p >= t.size() || t[p] != '=') throw toml_error(display, t, p, "expected '=' after a key");
+      s.value_start = skip_blanks(t, p + 1);
+      s.value_end = skip_toml_value(t, s.value_start, display);
+    }
     p = skip_blanks(t, s.value_end);
     if (p < t.size() && t[p] == '#') p = skip_comment(t, p);
     if (p < t.size() && t[p] == '\r') ++p;
     if (p < t.size() && t[p] != '\n') throw toml_error(display, t, p, "expected a new line");
     s.line_end = std::min(p + 1, t.size());
     p = s.line_end;
-    top.statements.push_back(std::move(s));
+    if (doc.headers.empty() && s.value_start != 0) doc.top_level.push_back(std::move(s));
   }
-  top.end = t.size();
-  return top;
+  return doc;
 }
 
-const TomlStatement* find_statement(const TomlTopLevel& top, std::string_view key) {
-  for (const auto& s : top.statements) {
+const TomlStatement* find_statement(const TomlDocument& doc, std::string_view key) {
+  for (const auto& s : doc.top_level) {
     if (s.key == key) return &s;
   }
   return nullptr;
-}
-
-struct TomlElement {
-  std::size_t start = 0, end = 0;
-  std::optional<std::string> string;  // the value when it is a string
-};
-
-struct TomlArray {
-  std::size_t open = 0, close = 0;  // the brackets
-  std::vector<TomlElement> elements;
-};
-
-TomlArray scan_array(std::string_view t, const TomlStatement& s, const std::string& display) {
-  if (t[s.value_start] != '[') {
-    throw toml_error(display, t, s.value_start, "the value of " + s.key + " is not an array");
-  }
-  TomlArray a;
-  a.open = s.value_start;
-  std::size_t p = a.open + 1;
-  for (;;) {
-    p = skip_array_space(t, p);
-    if (p >= t.size()) throw toml_error(display, t, a.open, "unterminated array");
-    if (t[p] == ']') {
-      a.close = p;
-      return a;
-    }
-    TomlElement e;
-    e.start = p;
-    if (t[p] == '"' || t[p] == '\'') {
-      std::string value;
-      e.end = skip_toml_string(t, p, display, &value);
-      e.string = value;
-    } else {
-      e.end = skip_toml_value(t, p, display);
-    }
-    a.elements.push_back(e);
-    p = skip_array_space(t, e.end);
-    if (p < t.size() && t[p] == ',') ++p;
-  }
 }
 
 // A TOML basic string holding `s`; paths with control characters are refused.
@@ -289,17 +246,6 @@ std::string toml_quote(const std::string& s) {
   return out + "\"";
 }
 
-std::string imports_line(const std::string& entry) {
-  return "imports = [" + toml_quote(entry) + "]\n";
-}
-
-bool import_covers(const TomlElement& e, const std::string& entry) {
-  if (!e.string) return false;
-  if (*e.string == entry) return true;
-  return !e.string->empty() && (*e.string)[0] == '/' &&
-         ::fnmatch(e.string->c_str(), entry.c_str(), FNM_PATHNAME) == 0;
-}
-
 std::string replaced(std::string_view t, std::size_t from, std::size_t to, std::string_view with) {
   std::string out(t.substr(0, from));
   out += with;
@@ -307,35 +253,42 @@ std::string replaced(std::string_view t, std::size_t from, std::size_t to, std::
   return out;
 }
 
-// The newline before the line holding `pos`, and whether only blanks stand between.
-std::optional<std::size_t> alone_after_newline(std::string_view t, std::size_t pos) {
-  std::size_t i = pos;
-  while (i > 0 && is_blank(t[i - 1])) --i;
-  if (i == 0 || t[i - 1] != '\n') return std::nullopt;
-  --i;
-  if (i > 0 && t[i - 1] == '\r') --i;
-  return i;
+constexpr std::string_view kBlockBegin = "# >>> kcm-runtime configure --engine=containerd";
+constexpr std::string_view kBlockEnd = "# <<< kcm-runtime configure\n";
+
+// kcm's block in containerd's config, from its first line to past its last.
+std::optional<std::pair<std::size_t, std::size_t>> find_block(std::string_view t) {
+  for (std::size_t at = t.find(kBlockBegin); at != std::string_view::npos;
+       at = t.find(kBlockBegin, at + 1)) {
+    if (at != 0 && t[at - 1] != '\n') continue;
+    const auto end = t.find(kBlockEnd, at);
+    if (end == std::string_view::npos) return std::nullopt;
+    return std::make_pair(at, end + kBlockEnd.size());
+  }
+  return std::nullopt;
 }
 
-// `t` without element i of `a` and one separator, the inverse of how toml_add_import
-// inserts: the first element of a multi-line array with its line, else the comma before
-// (or after) it.
-std::string remove_element(std::string_view t, const TomlStatement& s, const TomlArray& a,
-                           std::size_t i, const std::string& entry) {
-  const auto& e = a.elements;
-  if (e.size() == 1) {
-    if (t.substr(s.line_start, s.line_end - s.line_start) == imports_line(entry)) {
-      return replaced(t, s.line_start, s.line_end, "");
-    }
-    return replaced(t, a.open + 1, a.close, "");
+std::string containerd_block(const std::string& cri, const std::string& runtime_path,
+                             bool with_runc) {
+  const std::string table = "plugins.\"" + cri + "\".containerd.runtimes.";
+  std::string block =
+      std::string(kBlockBegin) +
+      ": the CRI runtime handler \"kcm\"\n"
+      "# (docs/runtime.md); `kcm-runtime unconfigure --engine=containerd` removes this block.\n"
+      "[" + table + "kcm]\n"
+      "  runtime_type = \"io.containerd.runc.v2\"\n"
+      "  # The CRI plugin copies only the pod annotations listed here into each container's\n"
+      "  # OCI spec; without this kcm-runtime never sees kcm.intel.com/pool.\n"
+      "  pod_annotations = [\"kcm.intel.com/*\"]\n"
+      "  [" + table + "kcm.options]\n"
+      "    BinaryName = " + toml_quote(runtime_path) + "\n";
+  if (with_runc) {
+    block +=
+        "# A config that defines a runtime loses containerd's default one: runc, as by default.\n"
+        "[" + table + "runc]\n"
+        "  runtime_type = \"io.containerd.runc.v2\"\n";
   }
-  std::size_t after = skip_blanks(t, e[i].end);
-  const bool comma = after < t.size() && t[after] == ',';
-  if (const auto newline = alone_after_newline(t, e[i].start); newline && comma) {
-    return replaced(t, *newline, after + 1, "");
-  }
-  if (i + 1 < e.size()) return replaced(t, e[i].start, e[i + 1].start, "");
-  return replaced(t, e[i - 1].end, e[i].end, "");
+  return block + std::string(kBlockEnd);
 }
 
 // --- JSON, as far as kcm edits daemon.json ---------------------------------------------------
@@ -499,38 +452,32 @@ int containerd_version(const std::optional<std::string>& main, std::optional<int
 std::vector<FileChange> plan_containerd(const EngineCommand& c, const std::string& runtime,
                                         std::optional<int> installed_major,
                                         const FileReader& read) {
-  const EngineFiles files = engine_files(c.engine, c.config);
-  const auto main = read(files.main);
-  const auto dropin = read(files.dropin);
-  FileChange main_change{files.main, main, main, ""};
-  FileChange dropin_change{files.dropin, dropin, dropin, ""};
+  const std::string path = engine_files(c.engine, c.config).main;
+  const auto text = read(path);
+  FileChange change{path, text, text, ""};
   if (c.configure) {
-    const int version = containerd_version(main, installed_major, files.main);
-    dropin_change.after = containerd_dropin(version, runtime);
-    dropin_change.what = "the runtime handler kcm (config version " + std::to_string(version) +
-                         ", BinaryName " + quote(runtime) + ")";
-    main_change.after = main ? toml_add_import(*main, files.dropin, files.main)
-                             : containerd_new_main_config(version, files.dropin);
-    main_change.what = main_change.after == main ? "already imports " + quote(files.dropin)
-                                                 : "imports " + quote(files.dropin);
-    return {dropin_change, main_change};
+    const int version = containerd_version(text, installed_major, path);
+    change.after = text ? containerd_add_runtime(*text, version, runtime, path)
+                        : containerd_new_main_config(version, runtime);
+    change.what = (change.after == text ? "already registers" : "registers") +
+                  std::string(" the runtime handler kcm (config version ") +
+                  std::to_string(version) + ", BinaryName " + quote(runtime) + ")";
+    return {change};
   }
-  if (main) {
-    const auto version = toml_config_version(*main, files.main);
-    if (version && *main == containerd_new_main_config(*version, files.dropin)) {
-      main_change.after = std::nullopt;
-      main_change.what = "held only what configure wrote";
-    } else {
-      main_change.after = toml_remove_import(*main, files.dropin, files.main);
-      main_change.what = main_change.after == main ? "does not import " + quote(files.dropin)
-                                                   : "no longer imports " + quote(files.dropin);
-    }
+  if (!text) {
+    change.what = "does not exist";
+    return {change};
+  }
+  change.after = containerd_remove_runtime(*text, path);
+  const auto version = toml_config_version(*change.after, path);
+  if (change.after != text && version &&
+      change.after == containerd_remove_runtime(containerd_new_main_config(*version, runtime), path)) {
+    change.after = std::nullopt;
+    change.what = "held only what configure wrote";
   } else {
-    main_change.what = "does not exist";
+    change.what = change.after == text ? "has no kcm block" : "without the runtime handler kcm";
   }
-  dropin_change.after = std::nullopt;
-  dropin_change.what = dropin ? "the runtime handler kcm" : "does not exist";
-  return {main_change, dropin_change};
+  return {change};
 }
 
 std::vector<FileChange> plan_docker(const EngineCommand& c, const std::string& runtime,
@@ -731,8 +678,8 @@ std::string engine_command_help(std::string_view command) {
       "\nOptions:\n"
       "  --engine=ENGINE      containerd, docker, podman or crio\n"
       "  --config=PATH        the engine's main config file, when not at its default:\n"
-      "                         containerd  /etc/containerd/config.toml (gets the imports\n"
-      "                                     line; kcm's drop-in is conf.d/kcm.toml beside it)\n"
+      "                         containerd  /etc/containerd/config.toml (gets kcm's block\n"
+      "                                     at its end)\n"
       "                         docker      /etc/docker/daemon.json (gets runtimes.kcm)\n"
       "                         podman      /etc/containers/containers.conf (not edited;\n"
       "                                     kcm's drop-in is PATH.d/kcm.conf)\n"
@@ -752,8 +699,7 @@ std::string engine_command_help(std::string_view command) {
 }
 
 std::optional<int> toml_config_version(std::string_view text, const std::string& display) {
-  const TomlTopLevel top = scan_top_level(text, display);
-  const TomlStatement* s = find_statement(top, "version");
+  const TomlStatement* s = find_statement(scan_toml(text, display), "version");
   if (s == nullptr) return std::nullopt;
   const std::string value(text.substr(s->value_start, s->value_end - s->value_start));
   if (value.empty() || value.size() > 3 ||
@@ -763,73 +709,47 @@ std::optional<int> toml_config_version(std::string_view text, const std::string&
   return std::stoi(value);
 }
 
-std::string toml_add_import(std::string_view text, const std::string& entry,
-                            const std::string& display) {
-  const TomlTopLevel top = scan_top_level(text, display);
-  const TomlStatement* s = find_statement(top, "imports");
-  if (s == nullptr) {
-    const TomlStatement* version = find_statement(top, "version");
-    const std::size_t at = version != nullptr ? version->line_end : top.end;
-    const bool needs_newline = at > 0 && text[at - 1] != '\n';
-    return replaced(text, at, at, (needs_newline ? "\n" : "") + imports_line(entry));
+std::string containerd_add_runtime(std::string_view text, int version,
+                                   const std::string& runtime_path, const std::string& display) {
+  const auto block = find_block(text);
+  const std::string rest =
+      block ? replaced(text, block->first, block->second, "") : std::string(text);
+  const std::string cri = version >= 3 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";
+  const std::string runtimes = std::string("plugins") + kKeySeparator + cri + kKeySeparator +
+                               "containerd" + kKeySeparator + "runtimes" + kKeySeparator;
+  const auto defines = [&](const std::string& name) {
+    const auto headers = scan_toml(rest, display).headers;
+    return std::any_of(headers.begin(), headers.end(), [&](const std::string& h) {
+      return h == runtimes + name || h.rfind(runtimes + name + kKeySeparator, 0) == 0;
+    });
+  };
+  if (defines("kcm")) {
+    throw op_error("configure containerd", display,
+                   "it defines the runtime \"kcm\" outside kcm-runtime's block; remove that "
+                   "table first");
   }
-  const TomlArray a = scan_array(text, *s, display);
-  if (std::any_of(a.elements.begin(), a.elements.end(),
-                  [&](const TomlElement& e) { return import_covers(e, entry); })) {
-    return std::string(text);
-  }
-  if (a.elements.empty()) return replaced(text, a.open + 1, a.close, toml_quote(entry));
-  const auto first_newline = text.find('\n', a.open);
-  if (first_newline < a.elements[0].start) {
-    // One entry a line: a line of its own right after the '[' line.
-    const bool crlf = first_newline > 0 && text[first_newline - 1] == '\r';
-    const std::size_t at = crlf ? first_newline - 1 : first_newline;
-    const std::string indent = line_indent(text, a.elements[0].start);
-    return replaced(text, at, at, (crlf ? "\r\n" : "\n") + indent + toml_quote(entry) + ",");
-  }
-  const std::size_t at = a.elements.back().end;
-  return replaced(text, at, at, ", " + toml_quote(entry));
+  const std::string mine = containerd_block(cri, runtime_path, !defines("runc"));
+  if (block) return replaced(text, block->first, block->second, mine);
+  if (text.empty()) return mine;
+  return std::string(text) + (text.back() == '\n' ? "\n" : "\n\n") + mine;
 }
 
-std::string toml_remove_import(std::string_view text, const std::string& entry,
-                               const std::string& display) {
-  std::string out(text);
-  for (;;) {
-    const TomlTopLevel top = scan_top_level(out, display);
-    const TomlStatement* s = find_statement(top, "imports");
-    if (s == nullptr) return out;
-    const TomlArray a = scan_array(out, *s, display);
-    const auto it = std::find_if(a.elements.begin(), a.elements.end(),
-                                 [&](const TomlElement& e) { return e.string == entry; });
-    if (it == a.elements.end()) return out;
-    out = remove_element(out, *s, a, static_cast<std::size_t>(it - a.elements.begin()), entry);
-  }
+std::string containerd_remove_runtime(std::string_view text, const std::string& display) {
+  scan_toml(text, display);  // refuse what kcm cannot follow, as configure does
+  const auto block = find_block(text);
+  if (!block) return std::string(text);
+  std::size_t from = block->first;
+  if (from >= 2 && text[from - 1] == '\n' && text[from - 2] == '\n') --from;
+  return replaced(text, from, block->second, "");
 }
 
-std::string containerd_dropin(int version, const std::string& runtime_path) {
-  const std::string table = version >= 3
-                                ? "plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.kcm"
-                                : "plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.kcm";
-  return "# Written by `kcm-runtime configure --engine=containerd`; `kcm-runtime unconfigure\n"
-         "# --engine=containerd` removes it (docs/runtime.md). The CRI runtime handler \"kcm\"\n"
-         "# (a RuntimeClass with handler: kcm) runs containers through kcm-runtime.\n"
-         "version = " +
-         std::to_string(version) + "\n\n[" + table +
-         "]\n"
-         "  runtime_type = \"io.containerd.runc.v2\"\n"
-         "  # The CRI plugin copies only the pod annotations listed here into each container's\n"
-         "  # OCI spec; without this kcm-runtime never sees kcm.intel.com/pool.\n"
-         "  pod_annotations = [\"kcm.intel.com/*\"]\n\n  [" +
-         table + ".options]\n    BinaryName = " + toml_quote(runtime_path) + "\n";
-}
-
-std::string containerd_new_main_config(int version, const std::string& dropin) {
-  // The comment tells this file from an operator's that held only a version line, so
-  // that unconfigure removes only a file configure created.
-  return "# Written by `kcm-runtime configure --engine=containerd`, as there was no config;\n"
-         "# `kcm-runtime unconfigure --engine=containerd` removes it while it reads so.\n"
-         "version = " +
-         std::to_string(version) + "\n" + imports_line(dropin);
+std::string containerd_new_main_config(int version, const std::string& runtime_path) {
+  return containerd_add_runtime(
+      "# Written by `kcm-runtime configure --engine=containerd`, as there was no config;\n"
+      "# `kcm-runtime unconfigure --engine=containerd` removes it while it reads so.\n"
+      "version = " +
+          std::to_string(version) + "\n",
+      version, runtime_path, "");
 }
 
 int containerd_config_version_for(int major) { return major >= 2 ? 3 : 2; }
@@ -910,7 +830,7 @@ std::string crio_dropin(const std::string& runtime_path) {
 EngineFiles engine_files(Engine engine, const std::string& config) {
   const std::string main = config.empty() ? default_main_config(engine) : config;
   switch (engine) {
-    case Engine::kContainerd: return {main, join_path(dirname_of(main), "conf.d/kcm.toml")};
+    case Engine::kContainerd:
     case Engine::kDocker: return {main, ""};
     case Engine::kPodman:
     case Engine::kCrio: return {main, main + ".d/kcm.conf"};

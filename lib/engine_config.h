@@ -4,15 +4,14 @@
 //
 // Three halves. The edits are pure functions, text in and text out, over the engines'
 // own formats: TOML is edited as text (no TOML library), touching only what kcm owns
-// (containerd's top-level `imports` array) and keeping every other byte; daemon.json is
+// (a marked block at the end of containerd's config) and keeping every other byte; daemon.json is
 // validated with nlohmann and edited as text too, so that every other key keeps its
 // bytes and order. The plan decides, from the files' current contents, which files
 // change and how (FileChange, before and after). apply_changes writes them: each file
-// atomically (fs.h write_file_atomic, same mode), the drop-in before the main config that
-// imports it, so that no engine ever reads an import of a file that is not there.
+// atomically (fs.h write_file_atomic, same mode).
 //
 // configure then unconfigure gives back the original bytes, with the exceptions the
-// docs list (an empty `imports = []` or `"runtimes": {}` kcm filled is removed whole).
+// docs list (a `"runtimes": {}` kcm filled is removed whole).
 // Errors are Error: usage errors (exit 2) for the command line, exit 1 for a config kcm
 // cannot parse or write; nothing is written when the plan fails.
 #pragma once
@@ -56,22 +55,21 @@ std::string engine_command_help(std::string_view command);
 // Error `parse "<display>": …` for text this scanner cannot follow.
 std::optional<int> toml_config_version(std::string_view text, const std::string& display);
 
-// `text` with `entry` in its top-level `imports` array: the key is created (after a
-// top-level `version` line, else before the first table header) when absent; an entry
-// already there, or an absolute glob entry that matches it, leaves `text` as it is.
-std::string toml_add_import(std::string_view text, const std::string& entry,
-                            const std::string& display);
-// `text` without the `imports` entries equal to `entry`; the key goes too when it held
-// only those and reads exactly as toml_add_import writes it.
-std::string toml_remove_import(std::string_view text, const std::string& entry,
-                               const std::string& display);
-
-// The drop-in registering the CRI runtime handler `kcm` for containerd config version
-// 2 (containerd 1.x, plugin "io.containerd.grpc.v1.cri") or 3 (2.x,
-// "io.containerd.cri.v1.runtime").
-std::string containerd_dropin(int version, const std::string& runtime_path);
-// What configure writes as the main config when there is none.
-std::string containerd_new_main_config(int version, const std::string& dropin);
+// containerd's main config with the CRI runtime handler `kcm` in a block of its own at
+// the end, between marker comments, for config version 2 (containerd 1.x, plugin
+// "io.containerd.grpc.v1.cri") or 3 (2.x, "io.containerd.cri.v1.runtime"). Not a drop-in
+// file: containerd replaces a plugin's whole section with an imported file's, so an
+// imported kcm file would drop the main config's CRI settings. A config that defines any
+// runtime loses containerd's default `runc` one, so the block defines `runc` too when
+// the rest of the file does not. A block already there is replaced (or, when it reads
+// the same, left as it is); a `runtimes.kcm` table outside it is an Error.
+std::string containerd_add_runtime(std::string_view text, int version,
+                                   const std::string& runtime_path, const std::string& display);
+// The main config without kcm's block (and the blank line configure put before it).
+std::string containerd_remove_runtime(std::string_view text, const std::string& display);
+// What configure writes as the main config when there is none; unconfigure removes a
+// file that, without the block, reads as this does.
+std::string containerd_new_main_config(int version, const std::string& runtime_path);
 // The config version for a containerd release's major number: 1 → 2, 2 and later → 3.
 int containerd_config_version_for(int major);
 // The major number in `containerd --version`'s output
@@ -96,8 +94,8 @@ std::string crio_dropin(const std::string& runtime_path);
 // --- the plan --------------------------------------------------------------------------
 
 // The files an engine's registration lives in. `main` is the engine's main config
-// (`config`, else its default); `dropin` is kcm's file: containerd's in `conf.d` beside
-// the main config, podman's and CRI-O's in `<main>.d/`; Docker has none ("").
+// (`config`, else its default); `dropin` is kcm's file, podman's and CRI-O's in
+// `<main>.d/`; containerd and Docker have none ("").
 struct EngineFiles {
   std::string main;
   std::string dropin;

@@ -28,7 +28,6 @@ using testing_support::usage_error_by;
 using testing_support::write_file;
 
 const std::string kRuntime = "/usr/local/bin/kcm-runtime";
-const std::string kDropin = "/etc/containerd/conf.d/kcm.toml";
 const std::string kMain = "/etc/containerd/config.toml";
 
 // containerd 1.6's own `containerd config default`, abridged, with a runtime of its own
@@ -69,98 +68,86 @@ imports = ["/etc/containerd/site.toml"]  # the site's settings
   runtime_type = 'io.containerd.runc.v2'
 )";
 
-const std::string kMultiLineImports = R"(version = 2
+// A config with the CRI settings of its own that an imported file would drop.
+const std::string kMultiLine = R"(version = 2
 imports = [  # one a line
   "/etc/containerd/a.toml",
   # b is optional
   "/etc/containerd/b.toml"
 ]
-[grpc]
-  address = "/run/containerd/containerd.sock"
+title = """a
+[not.a.table]
+"""
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "registry.k8s.io/pause:3.6"
 )";
 
-std::string add(const std::string& text) { return toml_add_import(text, kDropin, kMain); }
-std::string remove(const std::string& text) { return toml_remove_import(text, kDropin, kMain); }
+const std::string kV2Table = "plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.";
+const std::string kV3Table = "plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.";
 
-TEST(TomlImports, AddsTheKeyAfterTheVersionLineKeepingEveryOtherByte) {
+std::string add(const std::string& text, int version = 2) {
+  return containerd_add_runtime(text, version, kRuntime, kMain);
+}
+std::string remove(const std::string& text) { return containerd_remove_runtime(text, kMain); }
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(ContainerdBlock, AppendsTheRuntimeKeepingEveryOtherByte) {
   const std::string edited = add(kContainerdV2);
-  std::string expected = kContainerdV2;
-  expected.insert(expected.find("version = 2\n") + 12,
-                  "imports = [\"/etc/containerd/conf.d/kcm.toml\"]\n");
-  EXPECT_EQ(edited, expected);
+  ASSERT_EQ(edited.substr(0, kContainerdV2.size()), kContainerdV2);
+  const std::string block = edited.substr(kContainerdV2.size());
+  EXPECT_EQ(block.substr(0, 48), "\n# >>> kcm-runtime configure --engine=containerd") << block;
+  EXPECT_TRUE(has(block, "[" + kV2Table + "kcm]\n  runtime_type = \"io.containerd.runc.v2\"\n"));
+  EXPECT_TRUE(has(block, "  pod_annotations = [\"kcm.intel.com/*\"]\n"));
+  EXPECT_TRUE(has(block, "  [" + kV2Table + "kcm.options]\n"
+                         "    BinaryName = \"/usr/local/bin/kcm-runtime\"\n"));
+  // The config defines runc already: the block does not.
+  EXPECT_FALSE(has(block, kV2Table + "runc]"));
+  EXPECT_TRUE(has(block, "# <<< kcm-runtime configure\n"));
   EXPECT_EQ(add(edited), edited);  // idempotent
   EXPECT_EQ(remove(edited), kContainerdV2);
+  EXPECT_EQ(remove(kContainerdV2), kContainerdV2);
 }
 
-TEST(TomlImports, CreatesTheKeyBeforeTheFirstTableWithoutAVersion) {
-  const std::string text = "# no version\nroot = \"/r\"\n\n[grpc]\n  address = \"/s\"\n";
-  EXPECT_EQ(add(text),
-            "# no version\nroot = \"/r\"\n\nimports = [\"/etc/containerd/conf.d/kcm.toml\"]\n"
-            "[grpc]\n  address = \"/s\"\n");
-  EXPECT_EQ(remove(add(text)), text);
-  EXPECT_EQ(add(""), "imports = [\"/etc/containerd/conf.d/kcm.toml\"]\n");
-  EXPECT_EQ(add("version = 2"), "version = 2\nimports = [\"/etc/containerd/conf.d/kcm.toml\"]\n");
-}
-
-TEST(TomlImports, AppendsToASingleLineArrayAndTakesOnlyItsOwnEntryBack) {
-  const std::string edited = add(kContainerdV3);
-  EXPECT_NE(edited.find(R"(imports = ["/etc/containerd/site.toml", "/etc/containerd/conf.d/kcm.toml"]  # the site's settings)"),
-            std::string::npos)
-      << edited;
-  EXPECT_EQ(remove(edited), kContainerdV3);
-  EXPECT_EQ(remove(kContainerdV3), kContainerdV3);
-}
-
-TEST(TomlImports, AMultiLineArrayGetsALineOfItsOwn) {
-  const std::string edited = add(kMultiLineImports);
-  EXPECT_EQ(edited, R"(version = 2
-imports = [  # one a line
-  "/etc/containerd/conf.d/kcm.toml",
-  "/etc/containerd/a.toml",
-  # b is optional
-  "/etc/containerd/b.toml"
-]
-[grpc]
-  address = "/run/containerd/containerd.sock"
-)");
+TEST(ContainerdBlock, DefinesRuncWhenTheConfigDoesNot) {
+  // containerd's default runc would be lost once the config defines any runtime.
+  const std::string edited = add(kMultiLine);
+  EXPECT_TRUE(has(edited, "[" + kV2Table + "runc]\n  runtime_type = \"io.containerd.runc.v2\"\n"));
   EXPECT_EQ(add(edited), edited);
-  EXPECT_EQ(remove(edited), kMultiLineImports);
+  EXPECT_EQ(remove(edited), kMultiLine);
+  const std::string v3 = add(kContainerdV3, 3);
+  EXPECT_TRUE(has(v3, "[" + kV3Table + "kcm]\n"));
+  EXPECT_FALSE(has(v3, kV3Table + "runc]")) << "the config defines runc";
+  EXPECT_EQ(remove(v3), kContainerdV3);
 }
 
-TEST(TomlImports, RemovesAnEntryTheOperatorMovedAndEveryDuplicate) {
-  EXPECT_EQ(remove("imports = [\"/a\", \"/etc/containerd/conf.d/kcm.toml\", \"/b\"]\n"),
-            "imports = [\"/a\", \"/b\"]\n");
-  EXPECT_EQ(remove("imports = [\"/etc/containerd/conf.d/kcm.toml\", \"/a\", "
-                   "'/etc/containerd/conf.d/kcm.toml']\n"),
-            "imports = [\"/a\"]\n");
-  // An array configure filled: emptied, not removed, since it is not configure's line.
-  EXPECT_EQ(remove("imports = [ \"/etc/containerd/conf.d/kcm.toml\" ] # mine\n"),
-            "imports = [] # mine\n");
+TEST(ContainerdBlock, ReplacesItsBlockForANewPathAndLeavesWhatFollows) {
+  const std::string edited = add(kContainerdV2) + "[debug]\n  level = \"info\"\n";
+  const std::string moved = containerd_add_runtime(edited, 2, "/opt/kcm/kcm-runtime", kMain);
+  EXPECT_TRUE(has(moved, "BinaryName = \"/opt/kcm/kcm-runtime\"\n"));
+  EXPECT_FALSE(has(moved, "/usr/local/bin/kcm-runtime"));
+  EXPECT_EQ(remove(moved), kContainerdV2 + "[debug]\n  level = \"info\"\n");
 }
 
-TEST(TomlImports, AGlobThatMatchesTheDropinIsEnough) {
-  const std::string text = "version = 3\nimports = [\"/etc/containerd/conf.d/*.toml\"]\n";
-  EXPECT_EQ(add(text), text);
-  EXPECT_EQ(remove(text), text);
+TEST(ContainerdBlock, EdgesOfTheText) {
+  EXPECT_EQ(remove(add("")), "");
+  EXPECT_EQ(remove(add("version = 2\n\n")), "version = 2\n\n");
+  EXPECT_EQ(remove(add("version = 2")), "version = 2\n");
+  EXPECT_EQ(toml_config_version(containerd_new_main_config(3, kRuntime), kMain), 3);
 }
 
-TEST(TomlImports, EmptyArrayAndStringsThatLookLikeSyntax) {
-  EXPECT_EQ(add("imports = []\n"), "imports = [\"/etc/containerd/conf.d/kcm.toml\"]\n");
-  const std::string tricky =
-      "title = \"a [table] # not a comment\"\nquote = '''x = 1\n[not.a.table]'''\n"
-      "version = 2\n[real]\n";
-  const std::string edited = add(tricky);
-  EXPECT_EQ(edited.find("imports"), tricky.find("[real]") - 0) << edited;
-  EXPECT_EQ(remove(edited), tricky);
-}
-
-TEST(TomlImports, RefusesWhatItCannotFollow) {
-  EXPECT_EQ(thrown_by([] { add("imports = \"/a\"\n"); }).message,
-            "parse \"/etc/containerd/config.toml\": line 1: the value of imports is not an array");
+TEST(ContainerdBlock, RefusesAKcmRuntimeOfItsOwnAndWhatItCannotFollow) {
+  EXPECT_EQ(thrown_by([] { add("version = 2\n[" + kV2Table + "kcm.options]\n"); }).message,
+            "configure containerd \"/etc/containerd/config.toml\": it defines the runtime "
+            "\"kcm\" outside kcm-runtime's block; remove that table first");
   EXPECT_EQ(thrown_by([] { add("version = 2\nimports = [\"/a\"\n"); }).message,
             "parse \"/etc/containerd/config.toml\": line 2: unterminated array or inline table");
   EXPECT_EQ(thrown_by([] { add("root = \"/a\n"); }).message,
             "parse \"/etc/containerd/config.toml\": line 1: unterminated string");
+  EXPECT_EQ(thrown_by([] { remove("[a\n"); }).message,
+            "parse \"/etc/containerd/config.toml\": line 1: expected ']'");
   EXPECT_EQ(thrown_by([] { add("just words\n"); }).exit_code, kExitFailure);
 }
 
@@ -179,23 +166,6 @@ TEST(ContainerdVersion, FromTheReleaseNumber) {
   EXPECT_EQ(parse_containerd_version("something else"), std::nullopt);
   EXPECT_EQ(containerd_config_version_for(1), 2);
   EXPECT_EQ(containerd_config_version_for(2), 3);
-}
-
-TEST(ContainerdDropin, UsesThePluginOfEachConfigVersion) {
-  const std::string v2 = containerd_dropin(2, kRuntime);
-  EXPECT_NE(v2.find("version = 2\n"), std::string::npos);
-  EXPECT_NE(v2.find("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.kcm]\n"
-                    "  runtime_type = \"io.containerd.runc.v2\"\n"),
-            std::string::npos);
-  EXPECT_NE(v2.find("  pod_annotations = [\"kcm.intel.com/*\"]\n"), std::string::npos);
-  EXPECT_NE(v2.find("[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.kcm.options]\n"
-                    "    BinaryName = \"/usr/local/bin/kcm-runtime\"\n"),
-            std::string::npos);
-  const std::string v3 = containerd_dropin(3, kRuntime);
-  EXPECT_NE(v3.find("version = 3\n"), std::string::npos);
-  EXPECT_NE(v3.find("[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.kcm]"),
-            std::string::npos);
-  EXPECT_EQ(toml_config_version(v3, "d"), 3);
 }
 
 // --- Docker ------------------------------------------------------------------------
@@ -325,10 +295,11 @@ void expect_round_trip(Engine engine, const std::map<std::string, std::string>& 
 TEST(Plan, EveryEngineRoundTripsToTheOriginalBytes) {
   expect_round_trip(Engine::kContainerd, {{kMain, kContainerdV2}});
   expect_round_trip(Engine::kContainerd, {{kMain, kContainerdV3}});
-  expect_round_trip(Engine::kContainerd, {{kMain, kMultiLineImports}});
+  expect_round_trip(Engine::kContainerd, {{kMain, kMultiLine}});
   expect_round_trip(Engine::kContainerd, {});
   expect_round_trip(Engine::kContainerd, {{"/srv/ctd/main.toml", "version = 2\n"}},
                     "/srv/ctd/main.toml");
+  expect_round_trip(Engine::kContainerd, {{kMain, ""}});
   expect_round_trip(Engine::kDocker, {{"/etc/docker/daemon.json", kDaemonJson}});
   expect_round_trip(Engine::kDocker, {{"/etc/docker/daemon.json", "{}\n"}});
   expect_round_trip(Engine::kDocker, {});
@@ -339,27 +310,11 @@ TEST(Plan, EveryEngineRoundTripsToTheOriginalBytes) {
   expect_round_trip(Engine::kCrio, {}, "/srv/crio/crio.conf");
 }
 
-TEST(Plan, ContainerdWritesTheDropinFirstAndTheVersionOfTheMainConfig) {
-  const auto changes = plan("configure", Engine::kContainerd, {{kMain, kContainerdV3}});
-  ASSERT_EQ(changes.size(), 2u);
-  EXPECT_EQ(changes[0].path, kDropin);
-  EXPECT_EQ(changes[0].after, containerd_dropin(3, kRuntime));
-  EXPECT_EQ(changes[1].path, kMain);
-  // Unconfigure takes the import out before the file it names.
-  const auto back = plan("unconfigure", Engine::kContainerd,
-                         applied({{kMain, kContainerdV3}}, changes));
-  EXPECT_EQ(back[0].path, kMain);
-  EXPECT_EQ(back[1].path, kDropin);
-  EXPECT_EQ(back[1].after, std::nullopt);
-}
-
 TEST(Plan, ContainerdWithoutAVersionFollowsTheInstalledRelease) {
   const auto none = plan("configure", Engine::kContainerd, {}, "", std::nullopt);
-  EXPECT_EQ(none[0].after, containerd_dropin(2, kRuntime));
-  EXPECT_EQ(none[1].after, containerd_new_main_config(2, kDropin));
+  EXPECT_EQ(none[0].after, containerd_new_main_config(2, kRuntime));
   const auto two = plan("configure", Engine::kContainerd, {{kMain, "root = \"/r\"\n"}}, "", 2);
-  EXPECT_EQ(two[0].after, containerd_dropin(3, kRuntime));
-  EXPECT_EQ(two[1].after, "root = \"/r\"\nimports = [\"/etc/containerd/conf.d/kcm.toml\"]\n");
+  EXPECT_EQ(two[0].after, add("root = \"/r\"\n", 3));
   EXPECT_EQ(thrown_by([] { plan("configure", Engine::kContainerd, {{kMain, "version = 1\n"}}); })
                 .message,
             "configure containerd \"/etc/containerd/config.toml\": config version 1: "
@@ -367,9 +322,8 @@ TEST(Plan, ContainerdWithoutAVersionFollowsTheInstalledRelease) {
 }
 
 TEST(Plan, DropinPathsFollowTheMainConfig) {
-  EXPECT_EQ(engine_files(Engine::kContainerd, "").dropin, kDropin);
-  EXPECT_EQ(engine_files(Engine::kContainerd, "/srv/c/config.toml").dropin,
-            "/srv/c/conf.d/kcm.toml");
+  EXPECT_EQ(engine_files(Engine::kContainerd, "").main, kMain);
+  EXPECT_EQ(engine_files(Engine::kContainerd, "").dropin, "");
   EXPECT_EQ(engine_files(Engine::kPodman, "").dropin, "/etc/containers/containers.conf.d/kcm.conf");
   EXPECT_EQ(engine_files(Engine::kCrio, "").dropin, "/etc/crio/crio.conf.d/kcm.conf");
   EXPECT_EQ(engine_files(Engine::kCrio, "/srv/crio.conf").dropin, "/srv/crio.conf.d/kcm.conf");
@@ -386,29 +340,43 @@ TEST(Plan, DropinsRegisterTheRuntime) {
 
 TEST(Describe, SaysWhatChangedWithTheLinesAndWhatADryRunWouldDo) {
   EngineCommand c;
-  c.engine = Engine::kContainerd;
-  const auto changes = plan("configure", Engine::kContainerd, {{kMain, "version = 2\n[grpc]\n"}});
+  c.engine = Engine::kPodman;
+  const auto changes = plan("configure", Engine::kPodman, {});
   const std::string text = describe_changes(c, changes);
-  EXPECT_NE(text.find("created /etc/containerd/conf.d/kcm.toml: the runtime handler kcm (config "
-                      "version 2, BinaryName \"/usr/local/bin/kcm-runtime\")\n@@ -0,0 +1,"),
-            std::string::npos)
-      << text;
-  EXPECT_NE(text.find("edited /etc/containerd/config.toml: imports \"/etc/containerd/conf.d/kcm.toml\"\n"
-                      "@@ -1,0 +2,1 @@\n+imports = [\"/etc/containerd/conf.d/kcm.toml\"]\n"
-                      "restart containerd to apply it\n"),
-            std::string::npos)
-      << text;
+  EXPECT_EQ(text,
+            "created /etc/containers/containers.conf.d/kcm.conf: the runtime kcm "
+            "(\"/usr/local/bin/kcm-runtime\")\n@@ -0,0 +1,5 @@\n" +
+                [] {
+                  std::string lines;
+                  std::istringstream in(podman_dropin(kRuntime));
+                  for (std::string line; std::getline(in, line);) lines += "+" + line + "\n";
+                  return lines;
+                }() +
+                "podman reads it at its next command\n");
   c.dry_run = true;
   const std::string dry = describe_changes(c, changes);
-  EXPECT_NE(dry.find("would create /etc/containerd/conf.d/kcm.toml"), std::string::npos);
-  EXPECT_NE(dry.find("would edit /etc/containerd/config.toml"), std::string::npos);
-  EXPECT_NE(dry.find("dry run: nothing written\n"), std::string::npos);
+  EXPECT_EQ(dry.rfind("would create /etc/containers/containers.conf.d/kcm.conf", 0), 0u);
+  EXPECT_TRUE(has(dry, "dry run: nothing written\n"));
   c.dry_run = false;
-  const auto again = plan("configure", Engine::kContainerd,
-                          applied({{kMain, "version = 2\n[grpc]\n"}}, changes));
-  EXPECT_NE(describe_changes(c, again).find("nothing to change: containerd is already configured "
-                                            "for kcm\n"),
-            std::string::npos);
+  c.engine = Engine::kContainerd;
+  const std::map<std::string, std::string> files{{kMain, "version = 2\n[grpc]\n"}};
+  const auto edit = plan("configure", Engine::kContainerd, files);
+  const std::string edited = describe_changes(c, edit);
+  EXPECT_EQ(edited.rfind("edited /etc/containerd/config.toml: registers the runtime handler kcm "
+                         "(config version 2, BinaryName \"/usr/local/bin/kcm-runtime\")\n"
+                         "@@ -2,0 +3,14 @@\n+\n+# >>> kcm-runtime configure",
+                         0),
+            0u)
+      << edited;
+  EXPECT_TRUE(has(edited, "\n+# <<< kcm-runtime configure\nrestart containerd to apply it\n"));
+  c.configure = false;
+  const auto back = plan("unconfigure", Engine::kContainerd, applied(files, edit));
+  EXPECT_TRUE(has(describe_changes(c, back), "@@ -3,14 +2,0 @@\n-\n-# >>> kcm-runtime"));
+  c.configure = true;
+  EXPECT_EQ(describe_changes(c, plan("configure", Engine::kContainerd, applied(files, edit))),
+            "unchanged /etc/containerd/config.toml: already registers the runtime handler kcm "
+            "(config version 2, BinaryName \"/usr/local/bin/kcm-runtime\")\n"
+            "nothing to change: containerd is already configured for kcm\n");
 }
 
 TEST(Apply, WritesAtomicallyWithTheModeAndEditsASymlinkedConfigAtItsTarget) {
@@ -424,14 +392,17 @@ TEST(Apply, WritesAtomicallyWithTheModeAndEditsASymlinkedConfigAtItsTarget) {
   };
   apply_changes(plan_engine_change(c, kRuntime, 1, read));
   EXPECT_TRUE(std::filesystem::is_symlink(dir / "main.toml"));
-  EXPECT_EQ(read_text(dir / "real/config.toml"),
-            toml_add_import(kContainerdV2, dir / "conf.d/kcm.toml", "m"));
+  EXPECT_EQ(read_text(dir / "real/config.toml"), add(kContainerdV2));
   EXPECT_EQ(mode_of(dir / "real/config.toml"), 0600u);
-  EXPECT_EQ(read_text(dir / "conf.d/kcm.toml"), containerd_dropin(2, kRuntime));
   c.configure = false;
   apply_changes(plan_engine_change(c, kRuntime, 1, read));
   EXPECT_EQ(read_text(dir / "real/config.toml"), kContainerdV2);
-  EXPECT_FALSE(std::filesystem::exists(dir / "conf.d/kcm.toml"));
+  c.engine = Engine::kCrio;
+  c.configure = true;
+  c.config = dir / "crio.conf";
+  apply_changes(plan_engine_change(c, kRuntime, 1, read));
+  EXPECT_EQ(read_text(dir / "crio.conf.d/kcm.conf"), crio_dropin(kRuntime));
+  EXPECT_EQ(mode_of(dir / "crio.conf.d/kcm.conf"), 0644u);
 }
 
 TEST(Apply, AMissingParentDirectoryIsNamed) {
