@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -68,9 +68,9 @@ std::string absolute_path_option(const std::string& value, std::string_view name
 
 Error toml_error(const std::string& display, std::string_view text, std::size_t pos,
                  std::string_view what) {
-  const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(
-                                                                     std::min(pos, text.size())),
-                                   '\n');
+  const auto line =
+      1 + std::count(text.begin(),
+                     text.begin() + static_cast<std::ptrdiff_t>(std::min(pos, text.size())), '\n');
   return op_error("parse", display, "line " + std::to_string(line) + ": " + std::string(what));
 }
 
@@ -163,8 +163,8 @@ std::size_t parse_toml_key(std::string_view t, std::size_t p, const std::string&
       key += part;
     } else {
       const std::size_t start = p;
-      while (p < t.size() && (std::isalnum(static_cast<unsigned char>(t[p])) != 0 ||
-                              t[p] == '_' || t[p] == '-')) {
+      while (p < t.size() &&
+             (std::isalnum(static_cast<unsigned char>(t[p])) != 0 || t[p] == '_' || t[p] == '-')) {
         ++p;
       }
       if (p == start) throw toml_error(display, t, p, "expected a key");
@@ -275,17 +275,24 @@ std::string containerd_block(const std::string& cri, const std::string& runtime_
       std::string(kBlockBegin) +
       ": the CRI runtime handler \"kcm\"\n"
       "# (docs/runtime.md); `kcm-runtime unconfigure --engine=containerd` removes this block.\n"
-      "[" + table + "kcm]\n"
+      "[" +
+      table +
+      "kcm]\n"
       "  runtime_type = \"io.containerd.runc.v2\"\n"
       "  # The CRI plugin copies only the pod annotations listed here into each container's\n"
       "  # OCI spec; without this kcm-runtime never sees kcm.intel.com/pool.\n"
       "  pod_annotations = [\"kcm.intel.com/*\"]\n"
-      "  [" + table + "kcm.options]\n"
-      "    BinaryName = " + toml_quote(runtime_path) + "\n";
+      "  [" +
+      table +
+      "kcm.options]\n"
+      "    BinaryName = " +
+      toml_quote(runtime_path) + "\n";
   if (with_runc) {
     block +=
         "# A config that defines a runtime loses containerd's default one: runc, as by default.\n"
-        "[" + table + "runc]\n"
+        "[" +
+        table +
+        "runc]\n"
         "  runtime_type = \"io.containerd.runc.v2\"\n";
   }
   return block + std::string(kBlockEnd);
@@ -428,10 +435,14 @@ std::string basename_of(const std::string& path) { return path.substr(path.rfind
 
 std::string default_main_config(Engine engine) {
   switch (engine) {
-    case Engine::kContainerd: return "/etc/containerd/config.toml";
-    case Engine::kDocker: return "/etc/docker/daemon.json";
-    case Engine::kPodman: return "/etc/containers/containers.conf";
-    case Engine::kCrio: return "/etc/crio/crio.conf";
+    case Engine::kContainerd:
+      return "/etc/containerd/config.toml";
+    case Engine::kDocker:
+      return "/etc/docker/daemon.json";
+    case Engine::kPodman:
+      return "/etc/containers/containers.conf";
+    case Engine::kCrio:
+      return "/etc/crio/crio.conf";
   }
   return "";
 }
@@ -471,7 +482,8 @@ std::vector<FileChange> plan_containerd(const EngineCommand& c, const std::strin
   change.after = containerd_remove_runtime(*text, path);
   const auto version = toml_config_version(*change.after, path);
   if (change.after != text && version &&
-      change.after == containerd_remove_runtime(containerd_new_main_config(*version, runtime), path)) {
+      change.after ==
+          containerd_remove_runtime(containerd_new_main_config(*version, runtime), path)) {
     change.after = std::nullopt;
     change.what = "held only what configure wrote";
   } else {
@@ -560,10 +572,14 @@ void print_hunk(std::ostringstream& out, std::string_view before, std::string_vi
 
 std::string_view apply_hint(Engine engine) {
   switch (engine) {
-    case Engine::kContainerd: return "restart containerd to apply it";
-    case Engine::kDocker: return "reload docker (systemctl reload docker) to apply it";
-    case Engine::kPodman: return "podman reads it at its next command";
-    case Engine::kCrio: return "restart crio to apply it";
+    case Engine::kContainerd:
+      return "restart containerd to apply it";
+    case Engine::kDocker:
+      return "reload docker (systemctl reload docker) to apply it";
+    case Engine::kPodman:
+      return "podman reads it at its next command";
+    case Engine::kCrio:
+      return "restart crio to apply it";
   }
   return "";
 }
@@ -622,20 +638,21 @@ std::optional<std::string> find_on_path(const std::string& name, const std::stri
 
 std::string_view engine_name(Engine engine) {
   switch (engine) {
-    case Engine::kContainerd: return "containerd";
-    case Engine::kDocker: return "docker";
-    case Engine::kPodman: return "podman";
-    case Engine::kCrio: return "crio";
+    case Engine::kContainerd:
+      return "containerd";
+    case Engine::kDocker:
+      return "docker";
+    case Engine::kPodman:
+      return "podman";
+    case Engine::kCrio:
+      return "crio";
   }
   return "";
 }
 
-bool is_engine_command(std::string_view arg) {
-  return arg == "configure" || arg == "unconfigure";
-}
+bool is_engine_command(std::string_view arg) { return arg == "configure" || arg == "unconfigure"; }
 
-EngineCommand parse_engine_command(std::string_view command,
-                                   const std::vector<std::string>& args) {
+EngineCommand parse_engine_command(std::string_view command, const std::vector<std::string>& args) {
   EngineCommand c;
   c.configure = command == "configure";
   bool engine_given = false;
@@ -660,8 +677,8 @@ EngineCommand parse_engine_command(std::string_view command,
     }
   }
   if (!engine_given) {
-    throw usage_error(std::string(command) + ": option --engine is required: " +
-                      std::string(kEngines));
+    throw usage_error(std::string(command) +
+                      ": option --engine is required: " + std::string(kEngines));
   }
   return c;
 }
@@ -671,9 +688,8 @@ std::string engine_command_help(std::string_view command) {
   std::string help = "Usage: kcm-runtime " + std::string(command) +
                      " --engine=ENGINE [--config=PATH]" +
                      (configure ? " [--runtime-path=PATH]" : "") + " [--dry-run]\n\n";
-  help += configure
-              ? "Registers kcm-runtime with a container engine as the runtime \"kcm\".\n"
-              : "Removes what `kcm-runtime configure` wrote for an engine.\n";
+  help += configure ? "Registers kcm-runtime with a container engine as the runtime \"kcm\".\n"
+                    : "Removes what `kcm-runtime configure` wrote for an engine.\n";
   help +=
       "\nOptions:\n"
       "  --engine=ENGINE      containerd, docker, podman or crio\n"
@@ -686,8 +702,7 @@ std::string engine_command_help(std::string_view command) {
       "                         crio        /etc/crio/crio.conf (not edited; kcm's drop-in\n"
       "                                     is PATH.d/kcm.conf)\n";
   if (configure) {
-    help +=
-        "  --runtime-path=PATH  the kcm-runtime to register (default: this program's path)\n";
+    help += "  --runtime-path=PATH  the kcm-runtime to register (default: this program's path)\n";
   }
   help +=
       "  --dry-run            print what would change and write nothing\n"
@@ -714,7 +729,8 @@ std::string containerd_add_runtime(std::string_view text, int version,
   const auto block = find_block(text);
   const std::string rest =
       block ? replaced(text, block->first, block->second, "") : std::string(text);
-  const std::string cri = version >= 3 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";
+  const std::string cri =
+      version >= 3 ? "io.containerd.cri.v1.runtime" : "io.containerd.grpc.v1.cri";
   const std::string runtimes = std::string("plugins") + kKeySeparator + cri + kKeySeparator +
                                "containerd" + kKeySeparator + "runtimes" + kKeySeparator;
   const auto defines = [&](const std::string& name) {
@@ -831,9 +847,11 @@ EngineFiles engine_files(Engine engine, const std::string& config) {
   const std::string main = config.empty() ? default_main_config(engine) : config;
   switch (engine) {
     case Engine::kContainerd:
-    case Engine::kDocker: return {main, ""};
+    case Engine::kDocker:
+      return {main, ""};
     case Engine::kPodman:
-    case Engine::kCrio: return {main, main + ".d/kcm.conf"};
+    case Engine::kCrio:
+      return {main, main + ".d/kcm.conf"};
   }
   return {main, ""};
 }
@@ -843,10 +861,13 @@ std::vector<FileChange> plan_engine_change(const EngineCommand& command,
                                            std::optional<int> installed_major,
                                            const FileReader& read) {
   switch (command.engine) {
-    case Engine::kContainerd: return plan_containerd(command, runtime_path, installed_major, read);
-    case Engine::kDocker: return plan_docker(command, runtime_path, read);
+    case Engine::kContainerd:
+      return plan_containerd(command, runtime_path, installed_major, read);
+    case Engine::kDocker:
+      return plan_docker(command, runtime_path, read);
     case Engine::kPodman:
-    case Engine::kCrio: return plan_dropin(command, runtime_path, read);
+    case Engine::kCrio:
+      return plan_dropin(command, runtime_path, read);
   }
   return {};
 }
@@ -865,7 +886,8 @@ std::string describe_changes(const EngineCommand& command, const std::vector<Fil
       out << (dry ? "would remove " : "removed ") << c.path << ": " << c.what << "\n";
       continue;
     }
-    out << (dry ? (c.before ? "would edit " : "would create ") : (c.before ? "edited " : "created "))
+    out << (dry ? (c.before ? "would edit " : "would create ")
+                : (c.before ? "edited " : "created "))
         << c.path << ": " << c.what << "\n";
     print_hunk(out, c.before.value_or(""), *c.after);
   }
@@ -928,7 +950,8 @@ int run_engine_command(std::string_view command, const std::vector<std::string>&
   }
   const std::string runtime = c.runtime_path.empty() ? self_exe_path() : c.runtime_path;
   std::optional<int> installed;
-  if (c.engine == Engine::kContainerd && c.configure) installed = installed_containerd_major(path_env);
+  if (c.engine == Engine::kContainerd && c.configure)
+    installed = installed_containerd_major(path_env);
   const auto changes = plan_engine_change(c, runtime, installed, [](const std::string& path) {
     return if_found([&] { return read_file(path); });
   });

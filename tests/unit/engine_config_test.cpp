@@ -101,8 +101,9 @@ TEST(ContainerdBlock, AppendsTheRuntimeKeepingEveryOtherByte) {
   EXPECT_EQ(block.substr(0, 48), "\n# >>> kcm-runtime configure --engine=containerd") << block;
   EXPECT_TRUE(has(block, "[" + kV2Table + "kcm]\n  runtime_type = \"io.containerd.runc.v2\"\n"));
   EXPECT_TRUE(has(block, "  pod_annotations = [\"kcm.intel.com/*\"]\n"));
-  EXPECT_TRUE(has(block, "  [" + kV2Table + "kcm.options]\n"
-                         "    BinaryName = \"/usr/local/bin/kcm-runtime\"\n"));
+  EXPECT_TRUE(has(block, "  [" + kV2Table +
+                             "kcm.options]\n"
+                             "    BinaryName = \"/usr/local/bin/kcm-runtime\"\n"));
   // The config defines runc already: the block does not.
   EXPECT_FALSE(has(block, kV2Table + "runc]"));
   EXPECT_TRUE(has(block, "# <<< kcm-runtime configure\n"));
@@ -162,7 +163,9 @@ TEST(ContainerdVersion, FromTheReleaseNumber) {
   EXPECT_EQ(parse_containerd_version(
                 "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3\n"),
             1);
-  EXPECT_EQ(parse_containerd_version("containerd containerd.io v2.0.2 c507a0257ea6462fbd6f5ba4f5c74facb04021f4\n"), 2);
+  EXPECT_EQ(parse_containerd_version(
+                "containerd containerd.io v2.0.2 c507a0257ea6462fbd6f5ba4f5c74facb04021f4\n"),
+            2);
   EXPECT_EQ(parse_containerd_version("something else"), std::nullopt);
   EXPECT_EQ(containerd_config_version_for(1), 2);
   EXPECT_EQ(containerd_config_version_for(2), 3);
@@ -191,8 +194,9 @@ TEST(DockerConfig, AddsKcmBesideOtherRuntimesKeepingEveryKeyAndItsOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{"log-driver", "runtimes", "storage-driver"}));
   EXPECT_EQ(doc["runtimes"]["nvidia"], before["runtimes"]["nvidia"]);
   EXPECT_EQ(doc["runtimes"]["kcm"], (nlohmann::ordered_json{{"path", kRuntime}}));
-  EXPECT_NE(edited.find("        },\n        \"kcm\": {\"path\": \"/usr/local/bin/kcm-runtime\"}\n"),
-            std::string::npos)
+  EXPECT_NE(
+      edited.find("        },\n        \"kcm\": {\"path\": \"/usr/local/bin/kcm-runtime\"}\n"),
+      std::string::npos)
       << edited;
   EXPECT_EQ(docker_add_runtime(edited, kRuntime, "daemon.json"), edited);
   EXPECT_EQ(docker_remove_runtime(edited, "daemon.json"), kDaemonJson);
@@ -212,20 +216,23 @@ TEST(DockerConfig, AddsTheRuntimesKeyAndTakesItBackWhole) {
 
 TEST(DockerConfig, ReplacesAnotherPathAndRemovesKcmWhereverItIs) {
   const std::string text = R"({"runtimes": {"kcm": {"path": "/old"}, "crun": {"path": "/c"}}})";
-  EXPECT_EQ(docker_add_runtime(text, kRuntime, "d"),
-            R"({"runtimes": {"kcm": {"path": "/usr/local/bin/kcm-runtime"}, "crun": {"path": "/c"}}})");
+  EXPECT_EQ(
+      docker_add_runtime(text, kRuntime, "d"),
+      R"({"runtimes": {"kcm": {"path": "/usr/local/bin/kcm-runtime"}, "crun": {"path": "/c"}}})");
   EXPECT_EQ(docker_remove_runtime(text, "d"), R"({"runtimes": {"crun": {"path": "/c"}}})");
   EXPECT_EQ(docker_remove_runtime(kDaemonJson, "d"), kDaemonJson);
 }
 
 TEST(DockerConfig, RefusesWhatItCannotEditSafely) {
-  EXPECT_EQ(thrown_by([] { docker_add_runtime("{\"debug\": tru", kRuntime, "/etc/docker/daemon.json"); })
-                .message.rfind("parse \"/etc/docker/daemon.json\": malformed JSON: ", 0),
+  EXPECT_EQ(thrown_by([] {
+              docker_add_runtime("{\"debug\": tru", kRuntime, "/etc/docker/daemon.json");
+            }).message.rfind("parse \"/etc/docker/daemon.json\": malformed JSON: ", 0),
             0u);
   EXPECT_EQ(thrown_by([] { docker_add_runtime("[]", kRuntime, "/d.json"); }).message,
             "parse \"/d.json\": not a JSON object");
-  EXPECT_EQ(thrown_by([] { docker_add_runtime(R"({"runtimes": 1})", kRuntime, "/d.json"); }).message,
-            "parse \"/d.json\": \"runtimes\" is not an object");
+  EXPECT_EQ(
+      thrown_by([] { docker_add_runtime(R"({"runtimes": 1})", kRuntime, "/d.json"); }).message,
+      "parse \"/d.json\": \"runtimes\" is not an object");
   EXPECT_EQ(thrown_by([] {
               docker_add_runtime(R"({"runtimes": {}, "runtimes": {}})", kRuntime, "/d.json");
             }).message,
@@ -315,8 +322,9 @@ TEST(Plan, ContainerdWithoutAVersionFollowsTheInstalledRelease) {
   EXPECT_EQ(none[0].after, containerd_new_main_config(2, kRuntime));
   const auto two = plan("configure", Engine::kContainerd, {{kMain, "root = \"/r\"\n"}}, "", 2);
   EXPECT_EQ(two[0].after, add("root = \"/r\"\n", 3));
-  EXPECT_EQ(thrown_by([] { plan("configure", Engine::kContainerd, {{kMain, "version = 1\n"}}); })
-                .message,
+  EXPECT_EQ(thrown_by([] {
+              plan("configure", Engine::kContainerd, {{kMain, "version = 1\n"}});
+            }).message,
             "configure containerd \"/etc/containerd/config.toml\": config version 1: "
             "kcm-runtime writes versions 2 and 3 only; migrate the config first");
 }
@@ -331,8 +339,9 @@ TEST(Plan, DropinPathsFollowTheMainConfig) {
 }
 
 TEST(Plan, DropinsRegisterTheRuntime) {
-  EXPECT_NE(podman_dropin(kRuntime).find("[engine.runtimes]\nkcm = [\"/usr/local/bin/kcm-runtime\"]\n"),
-            std::string::npos);
+  EXPECT_NE(
+      podman_dropin(kRuntime).find("[engine.runtimes]\nkcm = [\"/usr/local/bin/kcm-runtime\"]\n"),
+      std::string::npos);
   EXPECT_NE(crio_dropin(kRuntime).find("[crio.runtime.runtimes.kcm]\n"
                                        "runtime_path = \"/usr/local/bin/kcm-runtime\"\n"),
             std::string::npos);
@@ -343,16 +352,17 @@ TEST(Describe, SaysWhatChangedWithTheLinesAndWhatADryRunWouldDo) {
   c.engine = Engine::kPodman;
   const auto changes = plan("configure", Engine::kPodman, {});
   const std::string text = describe_changes(c, changes);
-  EXPECT_EQ(text,
-            "created /etc/containers/containers.conf.d/kcm.conf: the runtime kcm "
-            "(\"/usr/local/bin/kcm-runtime\")\n@@ -0,0 +1,5 @@\n" +
-                [] {
-                  std::string lines;
-                  std::istringstream in(podman_dropin(kRuntime));
-                  for (std::string line; std::getline(in, line);) lines += "+" + line + "\n";
-                  return lines;
-                }() +
-                "podman reads it at its next command\n");
+  EXPECT_EQ(
+      text,
+      "created /etc/containers/containers.conf.d/kcm.conf: the runtime kcm "
+      "(\"/usr/local/bin/kcm-runtime\")\n@@ -0,0 +1,5 @@\n" +
+          [] {
+            std::string lines;
+            std::istringstream in(podman_dropin(kRuntime));
+            for (std::string line; std::getline(in, line);) lines += "+" + line + "\n";
+            return lines;
+          }() +
+          "podman reads it at its next command\n");
   c.dry_run = true;
   const std::string dry = describe_changes(c, changes);
   EXPECT_EQ(dry.rfind("would create /etc/containers/containers.conf.d/kcm.conf", 0), 0u);
@@ -410,19 +420,18 @@ TEST(Apply, AMissingParentDirectoryIsNamed) {
   EngineCommand c;
   c.engine = Engine::kPodman;
   c.config = dir / "absent/containers.conf";
-  const auto changes = plan_engine_change(c, kRuntime, 1, [](const std::string&) {
-    return std::optional<std::string>();
-  });
-  EXPECT_EQ(thrown_by([&] { apply_changes(changes); }).message,
-            "create directory \"" + (dir / "absent/containers.conf.d") +
-                "\": No such file or directory");
+  const auto changes = plan_engine_change(
+      c, kRuntime, 1, [](const std::string&) { return std::optional<std::string>(); });
+  EXPECT_EQ(
+      thrown_by([&] { apply_changes(changes); }).message,
+      "create directory \"" + (dir / "absent/containers.conf.d") + "\": No such file or directory");
   EXPECT_TRUE(snapshot(dir.path()).empty());
 }
 
 TEST(CommandLine, ParsesTheOptionsAndRefusesTheRest) {
-  const EngineCommand c = parse_engine_command(
-      "configure", {"--engine", "docker", "--config=/srv/daemon.json", "--dry-run",
-                    "--runtime-path=/opt/kcm-runtime"});
+  const EngineCommand c =
+      parse_engine_command("configure", {"--engine", "docker", "--config=/srv/daemon.json",
+                                         "--dry-run", "--runtime-path=/opt/kcm-runtime"});
   EXPECT_TRUE(c.configure);
   EXPECT_EQ(c.engine, Engine::kDocker);
   EXPECT_EQ(c.config, "/srv/daemon.json");
@@ -434,7 +443,9 @@ TEST(CommandLine, ParsesTheOptionsAndRefusesTheRest) {
             "configure: option --engine is required: containerd, docker, podman or crio");
   EXPECT_EQ(usage_error_by([] { parse_engine_command("configure", {"--engine=lxc"}); }),
             "unknown engine \"lxc\": expected containerd, docker, podman or crio");
-  EXPECT_EQ(usage_error_by([] { parse_engine_command("configure", {"--engine=docker", "-x"}); }),
+  EXPECT_EQ(usage_error_by([] {
+              parse_engine_command("configure", {"--engine=docker", "-x"});
+            }),
             "configure: unknown argument \"-x\" (see kcm-runtime configure --help)");
   EXPECT_EQ(usage_error_by([] { parse_engine_command("configure", {"--engine="}); }),
             "option --engine needs a non-empty value");
