@@ -4,15 +4,21 @@
 // arguments. It must never be the reason a container that does not ask for CPUs fails,
 // and never lets one that asks for CPUs run unpinned (docs/runtime.md, "When something is
 // wrong"; the policy is lib/bundle_edit.h).
+//
+// `kcm-runtime configure|unconfigure --engine=…` registers it with an engine instead
+// (lib/engine_config.h); runc has no command of either name, so no engine's call is
+// taken for one.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <exception>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "bundle_edit.h"
+#include "engine_config.h"
 #include "env.h"
 #include "error.h"
 #include "fs.h"
@@ -39,6 +45,9 @@ std::string self_exe_or_none() {
 // swallow a runtime's stderr.
 int run(int argc, char** argv) {
   const kcm::Settings settings = kcm::read_settings();
+  if (argc >= 2 && kcm::is_engine_command(argv[1])) {
+    return kcm::run_engine_command(argv[1], {argv + 2, argv + argc}, settings.path, std::cout);
+  }
   kcm::init_logging_or_default(kProgram, settings.log_level);
   const auto loaded = kcm::load_runtime_config_or_defaults(settings.runtime_config);
   const kcm::RuntimeConfig& config = loaded.config;
