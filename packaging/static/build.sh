@@ -46,13 +46,11 @@ install_packages() {
   fi
 }
 
-# The source version of the libcurl this system's apt would install, so that a cached
-# build is found without going to the network.
+# The source version of the libcurl installed on this system, if any: usually the newest
+# in its Debian sources, so that a cached build is found without going to the network.
 system_curl_version() {
-  apt-cache show --no-all-versions libcurl4-openssl-dev 2>/dev/null | awk '
-    /^Version:/ { v = $2 }
-    /^Source:/ && $3 ~ /^\(/ { s = substr($3, 2, length($3) - 2) }
-    END { print (s != "" ? s : v) }'
+  dpkg-query -W -f='${source:Version}\n' libcurl4 libcurl4-openssl-dev 2>/dev/null |
+    grep -v '^$' | head -n 1 || true
 }
 
 # The system's own Debian sources (those for this release's suites), as deb-src entries
@@ -83,13 +81,11 @@ write_source_list() {
   done
 }
 
-# Fetches Debian's curl source into a temp directory and builds the minimal libcurl for
-# the prefix $cache/curl-<Debian version>, installed under the staging directory $1;
-# prints that prefix (already in place when the newest source is the version cached).
+# Fetches Debian's curl source into $tmp and builds the minimal libcurl for the prefix
+# $cache/curl-<Debian version>, installed under the staging directory $1; prints that
+# prefix (already in place when the newest source is the version cached).
 build_curl() {
-  local stage=$1 tmp
-  tmp=$(mktemp -d)
-  chmod 0755 "$tmp"
+  local stage=$1
   # Only this script's apt calls read these: the system's lists and caches are not written.
   mkdir -p "$tmp/parts" "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/src"
   write_source_list "$tmp/parts"
@@ -109,7 +105,6 @@ build_curl() {
     return 1
   fi
   if [ -f "$cache/curl-$version/lib/libcurl.a" ]; then
-    rm -rf "$tmp"
     echo "$cache/curl-$version"
     return
   fi
@@ -140,7 +135,6 @@ build_curl() {
     say "building libcurl failed (the end of its log is above)"
     return 1
   fi
-  rm -rf "$tmp"
   echo "$prefix"
 }
 
@@ -152,23 +146,27 @@ curl_prefix() {
     echo "$cache/curl-$want"
     return
   fi
-  mkdir -p "$cache"
-  local work prefix
-  work=$(mktemp -d "$cache/work.XXXXXX")
-  # Installed into a staging directory and renamed into place, so that an interrupted
-  # build is never taken for a cached one.
+  # Installed into a staging directory beside the cache and renamed into place, so that
+  # an interrupted build is never taken for a cached one.
+  local prefix
   prefix=$(build_curl "$work")
   if [ -d "$work$prefix" ]; then
     rm -rf "$prefix"
     mv "$work$prefix" "$prefix"
     say "cached libcurl as $prefix"
   fi
-  rm -rf "$work"
   echo "$prefix"
 }
 
 start=$SECONDS
 install_packages
+# Temp directories: apt's lists and the curl source ($tmp, readable by apt's user), and the
+# staging directory ($work, on the cache's file system).
+mkdir -p "$cache"
+tmp=$(mktemp -d)
+work=$(mktemp -d "$cache/.work.XXXXXX")
+trap 'rm -rf "$tmp" "$work"' EXIT
+chmod 0755 "$tmp"
 curl=$(curl_prefix)
 say "libcurl: $curl ($((SECONDS - start)) s)"
 
@@ -176,17 +174,21 @@ say "libcurl: $curl ($((SECONDS - start)) s)"
 # false positives at -O3 that ./dev's warnings-as-errors build does not meet).
 options=(--buildtype=release -Dwerror=false -Dstatic=true -Dtests=false -Dbench=false
   -Dfuzz=false "-Dpkg_config_path=$curl/lib/pkgconfig")
-if [ -f "$build_dir/build.ninja" ]; then
-  meson setup --reconfigure "${options[@]}" "$build_dir" "$src" >/dev/null
-else
+# ninja reconfigures by itself when a meson.build changes; setup runs again only when the
+# options (the libcurl) do.
+stamp=$build_dir/kcm-static-options
+if [ ! -f "$build_dir/build.ninja" ]; then
   meson setup "${options[@]}" "$build_dir" "$src" >/dev/null
+elif [ "$(cat "$stamp" 2>/dev/null)" != "${options[*]}" ]; then
+  meson setup --reconfigure "${options[@]}" "$build_dir" "$src" >/dev/null
 fi
+echo "${options[*]}" >"$stamp"
 ninja -C "$build_dir" -j"$jobs" cli/kcm hook/kcm-hook shim/kcm-runtime >&2
 
 mkdir -p "$out"
 for program in cli/kcm hook/kcm-hook shim/kcm-runtime; do
   name=$(basename "$program")
-  # Stripped: the symbol tables are a third of a static program and nothing reads them.
+  # Stripped: the symbol tables are a fifth of a static program and nothing reads them.
   install -m 0755 -s "$build_dir/$program" "$out/$name"
   if ! file "$out/$name" | grep -q -E 'statically linked|static-pie linked'; then
     say "$out/$name is not statically linked: $(file -b "$out/$name")"
