@@ -2,8 +2,10 @@
 """The static programs and `kcm install` (docs/install.md, docs/cli.md "kcm install"):
 the three programs packaging/static/build.sh makes have no program interpreter; the
 installed kcm pins a command inside a chroot that holds only busybox and the installed
-files; installing over a copy that is executing never shows a half-written file; a
-read-only target and one under a file fail naming the path.
+files; the installed kcm reaches an API server over HTTPS from there, trusting only the
+service account's ca.crt, by IP and by a name in /etc/hosts (docs/install.md, "Names and
+certificates"); installing over a copy that is executing never shows a half-written
+file; a read-only target and one under a file fail naming the path.
 
 The static programs come from $KCM_STATIC_DIR when set; otherwise this test runs
 packaging/static/build.sh into $KCM_STATIC_OUT (meson sets it, with
@@ -26,8 +28,13 @@ import kcm_e2e
 from kcm_e2e import (DATAPLANE_LISTS, cpus_allowed_list, kill_process, make_temp_dir,
                      needs_cpus, read_tasks, wait_for, write_config_dir)
 
+sys.path.insert(0, os.path.join(kcm_e2e.REPO, "tests", "k8s"))
+import harness  # noqa: E402  (the API server model of tests/k8s)
+
 PROGRAMS = ("kcm", "kcm-hook", "kcm-runtime")
 BUILD_SH = os.path.join(kcm_e2e.REPO, "packaging", "static", "build.sh")
+RBAC = os.path.join(kcm_e2e.REPO, "packaging", "kubernetes", "rbac.yaml")
+API_NAME = "kcm-apiserver.test"
 
 
 def static_dir():
@@ -143,6 +150,42 @@ class InstallStaticTest(unittest.TestCase):
         self.assertEqual(assigned, [pinned])
         # isolate took its PID back out of the list when the command ended.
         self.assertEqual({k: v for k, v in read_tasks(conf).items() if v}, {})
+
+    def test_installed_kcm_reaches_the_api_server_by_ip_and_by_hosts_name(self):
+        root = os.path.join(self.tmp, "root")
+        make_busybox_root(root)
+        write_config_dir(os.path.join(root, "etc", "kcm"))
+        self.assertEqual(self.install(os.path.join(root, "opt", "bin")).returncode, 0)
+        pki = os.path.join(self.tmp, "pki")
+        os.mkdir(pki)
+        ca = harness.make_ca(pki, "ca")
+        cert, key = harness.make_server_cert(pki, "server", "ca",
+                                             sans="IP:127.0.0.1,DNS:" + API_NAME)
+        sa = os.path.join(root, "sa")
+        os.mkdir(sa)
+        for name, content in (("token", "token-1\n"), ("namespace", "kcm")):
+            with open(os.path.join(sa, name), "w") as f:
+                f.write(content)
+        with open(ca) as src, open(os.path.join(sa, "ca.crt"), "w") as dst:
+            dst.write(src.read())
+        os.makedirs(os.path.join(root, "etc"), exist_ok=True)
+        with open(os.path.join(root, "etc", "hosts"), "w") as f:
+            f.write("127.0.0.1 %s\n" % API_NAME)
+        server = harness.ApiServer(os.path.join(self.tmp, "apiserver"), cert, key, ca,
+                                   settings={"nodes": {"n1": None}, "tokens": ["token-1"],
+                                             "rbac": RBAC, "service_account": "kcm:kcm"})
+        self.addCleanup(server.stop)
+
+        for host in ("127.0.0.1", API_NAME):
+            with self.subTest(host=host):
+                result = run(["chroot", root, "/opt/bin/kcm", "discover"],
+                             env={"PATH": "/bin:/usr/bin:/sbin:/usr/sbin",
+                                  "KUBERNETES_SERVICE_HOST": host,
+                                  "KUBERNETES_SERVICE_PORT": str(server.port),
+                                  "KCM_K8S_SERVICEACCOUNT_DIR": "/sa", "NODE_NAME": "n1"})
+                self.assertEqual(result.returncode, 0, result.stderr)
+        capacity = server.state()["nodes"]["n1"]["status"]["capacity"]
+        self.assertEqual(capacity["kcm.intel.com/dataplane"], str(len(DATAPLANE_LISTS)))
 
     def test_install_over_a_running_copy_never_shows_a_half_written_file(self):
         target = os.path.join(self.tmp, "bin")
