@@ -23,7 +23,8 @@ if [ $# -ne 1 ] || [ -z "$1" ]; then
 fi
 out=$1
 src=$(cd "$(dirname "$0")/../.." && pwd)
-cache=${KCM_STATIC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kcm-static}
+home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+cache=${KCM_STATIC_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/kcm-static}
 build_dir=${KCM_STATIC_BUILD_DIR:-$src/build-static}
 jobs=${KCM_STATIC_JOBS:-$(nproc)}
 
