@@ -12,6 +12,9 @@
 namespace kcm::cli {
 namespace {
 
+// Replaced by rename, never written in place: a running copy keeps its file (writing
+// over it would fail with ETXTBSY), and a process that starts it meanwhile gets the old
+// program or the new one, never part of one.
 void install_file(const std::string& source, int dest_fd, const std::string& dest_dir,
                   const std::string& name) {
   std::string content = read_file(source);

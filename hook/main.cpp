@@ -129,7 +129,7 @@ int run(int argc, char** argv) {
   const Args args = parse_args(argc, argv);
   const kcm::Settings settings = kcm::read_settings();
   // The first spdlog call: the statically linked hook has no default logger before this
-  // (static_libs.cpp).
+  // (lib/static_libs.cpp).
   kcm::init_logging(kProgram, settings.log_level, /*also_syslog=*/true);
   kcm::install_hook_seccomp_filter();
   const kcm::OciState state = kcm::parse_oci_state(kcm::read_state(STDIN_FILENO, "stdin"));

@@ -1,8 +1,10 @@
-// The compiled parts of fmt and spdlog, for a kcm-hook linked statically (hook/meson.build).
+// The compiled parts of fmt and spdlog, for the programs linked statically: kcm-hook
+// always, kcm and kcm-runtime with -Dstatic=true (lib/meson.build).
 // The distribution ships both as shared libraries only; loading them, and the C++ runtime
-// they pull in, was most of an unannotated hook's run and of its peak RSS.
+// they pull in, was most of an unannotated hook's run and of its peak RSS, and a program
+// that needs them cannot run in a container that lacks them.
 // This file compiles the libraries' own inline definitions once, as their shared builds
-// do, with the same configuration as the headers the rest of the hook sees
+// do, with the same configuration as the headers the rest of each program sees
 // (SPDLOG_COMPILED_LIB, SPDLOG_FMT_EXTERNAL).
 #include <fmt/format.h>
 // After format.h, which defines FMT_FUNC for a compiled (not header-only) library.
@@ -26,7 +28,7 @@ FMT_END_NAMESPACE
 
 // spdlog's registry would otherwise build a default logger (a colour stdout sink, which
 // asks whether stdout is a terminal) that init_logging replaces before anything is logged:
-// the hook logs nothing before init_logging (hook/main.cpp), so it starts with none.
+// no program logs before its main calls init_logging (lib/log.h), so each starts with none.
 #define SPDLOG_DISABLE_DEFAULT_LOGGER
 #include <spdlog/common-inl.h>
 #include <spdlog/details/backtracer-inl.h>
