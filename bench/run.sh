@@ -57,18 +57,7 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 KCM=$(realpath -e "$BUILD/cli/kcm" 2>/dev/null) || { echo "run.sh: no $BUILD/cli/kcm: build first (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 1; }
 HOOK=$(realpath -e "$BUILD/hook/kcm-hook" 2>/dev/null) || { echo "run.sh: no $BUILD/hook/kcm-hook: build first" >&2; exit 1; }
 
-install_packages() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "run.sh: installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
-}
-install_packages
+"$BENCH_DIR/../dev" packages "${PACKAGES[@]}"
 
 # --- the work directory and its cleanup ---------------------------------------------
 

@@ -35,17 +35,6 @@ PACKAGES=(
 
 say() { echo "build.sh: $*" >&2; }
 
-install_packages() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
-}
 
 # The source version of the libcurl installed on this system, if any: usually the newest
 # in its Debian sources, so that a cached build is found without going to the network.
@@ -160,7 +149,7 @@ curl_prefix() {
 }
 
 start=$SECONDS
-install_packages
+"$src/dev" packages "${PACKAGES[@]}"
 # Temp directories: apt's lists and the curl source ($tmp, readable by apt's user), and the
 # staging directory ($work, on the cache's file system).
 mkdir -p "$cache"

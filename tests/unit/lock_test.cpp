@@ -254,7 +254,14 @@ TEST_F(LockTest, TimeoutThrowsAfterAboutTheTimeout) {
   EXPECT_LT(waited, milliseconds(1400));
 }
 
-TEST_F(LockTest, WaitsForAHolderThatReleasesInTime) {
+void note_alarm(int) {}
+
+// The wait's alarm borrows SIGALRM: the program's own handler is back afterwards.
+TEST_F(LockTest, WaitsForAHolderThatReleasesInTimeAndLeavesSigalrmAsItFoundIt) {
+  struct sigaction mine {}, before {}, after {};
+  mine.sa_handler = note_alarm;
+  sigemptyset(&mine.sa_mask);
+  ASSERT_EQ(::sigaction(SIGALRM, &mine, &before), 0);
   auto holder = std::make_unique<HeldElsewhere>(tmp.path(), LockMode::kExclusive, "h");
   ASSERT_TRUE(holder->ok());
   std::thread releaser([&] {
@@ -263,6 +270,8 @@ TEST_F(LockTest, WaitsForAHolderThatReleasesInTime) {
   });
   EXPECT_NO_THROW(acquire(LockMode::kShared, milliseconds(10000)));
   releaser.join();
+  ASSERT_EQ(::sigaction(SIGALRM, &before, &after), 0);
+  EXPECT_EQ(after.sa_handler, &note_alarm);
 }
 
 // A waiter blocks in flock(2) itself, so the kernel hands it the lock as its holder lets
@@ -300,26 +309,6 @@ TEST_F(LockTest, AWaiterWaitsInTheKernelForTheLock) {
   ASSERT_EQ(::waitpid(waiter, &status, 0), waiter);
   EXPECT_TRUE(blocked_in_kernel) << "pid " << waiter << " never waited in flock(2)";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the waiter did not get the lock";
-}
-
-void note_alarm(int) {}
-
-// The wait's alarm borrows SIGALRM; the program's own handler is back afterwards.
-TEST_F(LockTest, AWaitLeavesTheAlarmSignalAsItFoundIt) {
-  struct sigaction mine {}, before {}, after {};
-  mine.sa_handler = note_alarm;
-  sigemptyset(&mine.sa_mask);
-  ASSERT_EQ(::sigaction(SIGALRM, &mine, &before), 0);
-  auto holder = std::make_unique<HeldElsewhere>(tmp.path(), LockMode::kExclusive, "h");
-  ASSERT_TRUE(holder->ok());
-  std::thread releaser([&] {
-    std::this_thread::sleep_for(milliseconds(200));
-    holder.reset();
-  });
-  EXPECT_NO_THROW(acquire(LockMode::kShared, milliseconds(10000)));
-  releaser.join();
-  ASSERT_EQ(::sigaction(SIGALRM, &before, &after), 0);
-  EXPECT_EQ(after.sa_handler, &note_alarm);
 }
 
 TEST_F(LockTest, ReleaseLetsAnotherProcessTakeIt) {
