@@ -744,7 +744,7 @@ std::string containerd_add_runtime(std::string_view text, int version,
                    "it defines the runtime \"kcm\" outside kcm-runtime's block; remove that "
                    "table first");
   }
-  const std::string mine = containerd_block(cri, runtime_path, !defines("runc"));
+  std::string mine = containerd_block(cri, runtime_path, !defines("runc"));
   if (block) return replaced(text, block->first, block->second, mine);
   if (text.empty()) return mine;
   return std::string(text) + (text.back() == '\n' ? "\n" : "\n\n") + mine;
