@@ -23,7 +23,8 @@ def usage_of(command):
     for text in (done.stdout, done.stderr):
         match = re.search(r"^usage:.*", text, re.IGNORECASE | re.MULTILINE | re.DOTALL)
         if match:
-            return match.group(0)
+            # In a sanitizer build a report can follow on stderr; it starts with "==".
+            return re.split(r"^==", match.group(0), maxsplit=1, flags=re.MULTILINE)[0]
     sys.exit(f"gen_man.py: {' '.join(command)} printed no usage (exit {done.returncode}): "
              f"{done.stderr.strip()}")
 
