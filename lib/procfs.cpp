@@ -52,7 +52,10 @@ ProcStat parse_proc_stat(const std::string& text, const std::string& display) {
 
 std::string Procfs::path(pid_t pid, const std::string& file) const {
   std::string p = root_;
-  p += pid == 0 ? "/self" : "/" + std::to_string(pid);
+  // Not `"/" + std::to_string(pid)`: GCC 12 at -O3 warns -Wrestrict on that
+  // operator+ (a false positive, GCC bug 105329), which fails a -Werror release build.
+  p += '/';
+  p += pid == 0 ? std::string("self") : std::to_string(pid);
   if (!file.empty()) {
     p += '/';
     p += file;
