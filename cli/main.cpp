@@ -111,8 +111,9 @@ int run_rounds(const std::string& interval, const std::function<void()>& round) 
     round();
     return kExitOk;
   }
-  repeat_until_stopped(parse_interval("--interval", interval), round,
-                       [](const std::string& message) { report_error("kcm", "error: " + message); });
+  repeat_until_stopped(
+      parse_interval("--interval", interval), round,
+      [](const std::string& message) { report_error("kcm", "error: " + message); });
   return kExitOk;
 }
 
