@@ -56,10 +56,12 @@ inline void add_conf_dir_option(CLI::App& sub, std::string& dir) {
   sub.add_option("--conf-dir", dir, "KCM configuration directory");
 }
 
-// The options of the subcommands that take only --conf-dir and maybe --publish.
+// The options of the subcommands that take only --conf-dir and maybe --publish (and
+// with it --interval, kcm's extension: the long-running mode of docs/cli.md).
 struct ConfDirOptions {
   std::string conf_dir;
   bool publish = false;
+  std::string interval;  // "" without --interval; checked by run_rounds
 };
 
 inline std::shared_ptr<ConfDirOptions> add_conf_dir_options(CLI::App& sub, bool with_publish) {
@@ -67,6 +69,7 @@ inline std::shared_ptr<ConfDirOptions> add_conf_dir_options(CLI::App& sub, bool 
   add_conf_dir_option(sub, opts->conf_dir);
   if (with_publish) {
     sub.add_flag("--publish", opts->publish, "Publish the report to the Kubernetes API server");
+    sub.add_option("--interval", opts->interval, "Repeat every this many seconds until stopped");
   }
   return opts;
 }
@@ -88,5 +91,11 @@ auto read_under_shared_lock(const std::string& conf_dir, const Settings& setting
 
 // Prints a document to stdout and flushes it, so it is out before any later error.
 void print_document(const std::string& text);
+
+// Runs `round` once when `interval` is "" (its errors end the command); otherwise checks
+// `interval` (a usage error, exit 2, when it is no whole number >= 1) and runs `round`
+// every that many seconds until SIGTERM or SIGINT (interval.h), printing a failed round's
+// error as `kcm: error: ...` and going on. Returns the exit code: 0.
+int run_rounds(const std::string& interval, const std::function<void()>& round);
 
 }  // namespace kcm::cli

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "error.h"
+#include "interval.h"
 #include "log.h"
 
 namespace {
@@ -103,6 +104,17 @@ void print_document(const std::string& text) {
   // A closed stdout shows in the exit status of whoever reads it; nothing to add here.
   (void)std::fwrite(text.data(), 1, text.size(), stdout);
   (void)std::fflush(stdout);
+}
+
+int run_rounds(const std::string& interval, const std::function<void()>& round) {
+  if (interval.empty()) {
+    round();
+    return kExitOk;
+  }
+  repeat_until_stopped(
+      parse_interval("--interval", interval), round,
+      [](const std::string& message) { report_error("kcm", "error: " + message); });
+  return kExitOk;
 }
 
 }  // namespace kcm::cli
