@@ -451,6 +451,15 @@ int containerd_version(const std::optional<std::string>& main, std::optional<int
                        const std::string& display) {
   std::optional<int> version;
   if (main) version = toml_config_version(*main, display);
+  if (!version && main) {
+    // containerd reads a config without `version` as version 1, whose CRI plugin is
+    // another table: a block added there would register nothing.
+    throw op_error("configure containerd", display,
+                   "it has no `version` line, so containerd reads it as config version 1, "
+                   "which kcm-runtime does not write; add `version = 2` (containerd 1.x) or "
+                   "`version = 3` (2.x) at its top, renaming its plugin tables to match, or run "
+                   "`containerd config migrate`");
+  }
   if (!version) return containerd_config_version_for(installed_major.value_or(1));
   if (*version != 2 && *version != 3) {
     throw op_error("configure containerd", display,

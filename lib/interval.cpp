@@ -63,6 +63,8 @@ bool wait_for_stop(std::chrono::seconds period) {
 class LoopSignals {
  public:
   LoopSignals() {
+    // Cleared before the handler goes in: a signal from then on is kept, not wiped.
+    g_stop_seen = 0;
     struct sigaction action {};
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
@@ -70,7 +72,6 @@ class LoopSignals {
     sigaction(SIGINT, &action, &old_int_);
     pthread_sigmask(SIG_SETMASK, nullptr, &old_mask_);
     set_mask(SIG_BLOCK);
-    g_stop_seen = 0;
     g_looping = 1;
   }
   ~LoopSignals() {

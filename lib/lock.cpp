@@ -74,9 +74,13 @@ struct HolderRecord {
   std::string program;
 };
 
+// The record is the file's first line: a holder writes its record over the last one and
+// then cuts the file to length (write_holder_record), so for a moment, or for good if it
+// is killed in between, the old record's tail follows it.
 std::optional<HolderRecord> parse_holder_record(std::string_view text) {
-  if (!text.ends_with('\n')) return std::nullopt;
-  text.remove_suffix(1);
+  const std::size_t newline = text.find('\n');
+  if (newline == std::string_view::npos) return std::nullopt;
+  text = text.substr(0, newline);
   const std::size_t space = text.find(' ');
   if (space == std::string_view::npos) return std::nullopt;
   HolderRecord record;
@@ -190,38 +194,60 @@ void write_holder_record(int fd, const std::string& record) {
 // signal's previous disposition is back when this goes; the timer never outlives it.
 class WaitAlarm {
  public:
+  // `after` > 0. The alarm repeats every kRepeat after it: one that came before the
+  // thread was inside flock(2) would otherwise be spent, and the wait unbounded.
   explicit WaitAlarm(std::chrono::milliseconds after) {
     struct sigaction sa {};
     sa.sa_handler = [](int) {};
     sigemptyset(&sa.sa_mask);
     if (::sigaction(SIGALRM, &sa, &previous_) != 0) return;
+    // A mask inherited across exec may block SIGALRM: unblocked for the wait.
+    sigset_t alarm;
+    sigemptyset(&alarm);
+    sigaddset(&alarm, SIGALRM);
+    ::pthread_sigmask(SIG_UNBLOCK, &alarm, &previous_mask_);
     struct sigevent ev {};
     ev.sigev_notify = SIGEV_THREAD_ID;
     ev.sigev_signo = SIGALRM;
     ev._sigev_un._tid = ::gettid();
-    struct itimerspec when {};
-    when.it_value.tv_sec = after.count() / 1000;
-    when.it_value.tv_nsec = (after.count() % 1000) * 1000000;
+    const struct itimerspec when = spec(after, kRepeat);
     armed_ = ::timer_create(CLOCK_MONOTONIC, &ev, &timer_) == 0;
     if (armed_ && ::timer_settime(timer_, 0, &when, nullptr) != 0) {
       ::timer_delete(timer_);
       armed_ = false;
     }
-    if (!armed_) ::sigaction(SIGALRM, &previous_, nullptr);
+    if (!armed_) restore();
   }
   WaitAlarm(const WaitAlarm&) = delete;
   WaitAlarm& operator=(const WaitAlarm&) = delete;
   ~WaitAlarm() {
     if (!armed_) return;
     // A signal the timer raised is delivered, to the empty handler, by the time
-    // timer_delete returns to user space: none is left for the restored disposition.
+    // timer_delete returns to user space (SIGALRM is unblocked): none is left for the
+    // restored disposition.
     ::timer_delete(timer_);
-    ::sigaction(SIGALRM, &previous_, nullptr);
+    restore();
   }
   bool armed() const { return armed_; }
 
  private:
+  static constexpr std::chrono::milliseconds kRepeat{10};
+
+  static struct itimerspec spec(std::chrono::milliseconds first,
+                                std::chrono::milliseconds every) {
+    struct itimerspec when {};
+    when.it_value.tv_sec = first.count() / 1000;
+    when.it_value.tv_nsec = (first.count() % 1000) * 1000000;
+    when.it_interval.tv_nsec = every.count() * 1000000;
+    return when;
+  }
+  void restore() {
+    ::sigaction(SIGALRM, &previous_, nullptr);
+    ::pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
+  }
+
   struct sigaction previous_ {};
+  sigset_t previous_mask_{};
   timer_t timer_{};
   bool armed_ = false;
 };
@@ -241,8 +267,9 @@ bool take_lock(int fd, int op, const std::string& path, std::chrono::millisecond
   while (::flock(fd, op | LOCK_NB) != 0) {
     if (errno == EINTR) continue;
     if (errno != EWOULDBLOCK) throw sys_error("lock", path, errno);
-    if (left().count() <= 0) return false;
-    WaitAlarm alarm(left());
+    const std::chrono::milliseconds rest = left();
+    if (rest.count() <= 0) return false;
+    WaitAlarm alarm(rest);
     if (!alarm.armed()) {
       std::this_thread::sleep_for(std::chrono::microseconds(500));
       continue;
@@ -291,8 +318,12 @@ bool is_kcm_lock_file(int conf_dirfd) {
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) return false;
   const std::string text = lock_file_text(fd);
-  return text.size() == static_cast<std::size_t>(st.st_size) &&
-         (text.empty() || parse_holder_record(text).has_value());
+  if (text.size() != static_cast<std::size_t>(st.st_size)) return false;
+  if (text.empty()) return true;
+  // A record, and at most the tail of a longer one it was written over.
+  const std::string_view rest = std::string_view(text).substr(text.find('\n') + 1);
+  return parse_holder_record(text).has_value() &&
+         (rest.empty() || (rest.find('\n') == rest.size() - 1));
 }
 
 DirLock DirLock::acquire(int conf_dirfd, const std::string& conf_path, LockMode mode,

@@ -143,11 +143,14 @@ std::string resolve_runtime(const LoadedRuntimeConfig& loaded, const std::string
   }
 }
 
-std::string resolve_hook(const std::string& configured, const std::string& self_exe) {
+std::string resolve_hook(const std::string& configured, const std::string& self_exe,
+                         const std::string& installed) {
   if (!configured.empty()) return configured;
   char resolved[PATH_MAX];
   std::string exe = ::realpath(self_exe.c_str(), resolved) != nullptr ? resolved : self_exe;
-  return join_path(dirname_of(exe), "kcm-hook");
+  std::string beside = join_path(dirname_of(exe), "kcm-hook");
+  if (installed.empty() || ::access(beside.c_str(), X_OK) == 0) return beside;
+  return installed;
 }
 
 }  // namespace kcm

@@ -62,7 +62,10 @@ std::string resolve_runtime(const LoadedRuntimeConfig& loaded, const std::string
                             const std::string& self_exe);
 
 // The hook to inject: `configured`, else `kcm-hook` in the directory of `self_exe`
-// (resolved through symlinks, so a /usr/local/bin link to the install dir works).
-std::string resolve_hook(const std::string& configured, const std::string& self_exe);
+// (resolved through symlinks, so a /usr/local/bin link to the install dir works) when
+// there is one (as `kcm install` puts it), else `installed`: where `meson install` put
+// it, out of PATH (LIBEXECDIR/kcm).
+std::string resolve_hook(const std::string& configured, const std::string& self_exe,
+                         const std::string& installed);
 
 }  // namespace kcm

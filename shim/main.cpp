@@ -55,7 +55,8 @@ int run(int argc, char** argv) {
 
   const std::string self = self_exe_or_none();
   const std::string runtime = kcm::resolve_runtime(loaded, settings.path, self);
-  const kcm::BundlePolicy policy{{kcm::resolve_hook(config.hook, self), config.conf_dir},
+  const kcm::BundlePolicy policy{{kcm::resolve_hook(config.hook, self, KCM_INSTALLED_HOOK),
+                                  config.conf_dir},
                                  loaded.error};
   for (const std::string& bundle :
        kcm::bundles_to_edit({argv + 1, argv + argc}, kcm::working_dir())) {

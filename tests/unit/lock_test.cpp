@@ -451,13 +451,17 @@ TEST_F(LockTest, KcmLockFileIsEmptyOrAHolderRecord) {
   EXPECT_TRUE(is_kcm_lock_file(dir_.get()));
   write_file(lock_path, "123 kcm init\n");
   EXPECT_TRUE(is_kcm_lock_file(dir_.get()));
+  // Written over a longer record by a holder killed before it cut the file to length.
+  write_file(lock_path, "123 kcm init\nk init\n");
+  EXPECT_TRUE(is_kcm_lock_file(dir_.get()));
   { DirLock lock = acquire(LockMode::kExclusive, milliseconds(1000), "kcm isolate"); }
   EXPECT_TRUE(is_kcm_lock_file(dir_.get()));
 }
 
 TEST_F(LockTest, OtherContentIsNotAKcmLockFile) {
   for (const char* text : {"my notes", "123 kcm init", "123\n", "x kcm\n", "-1 kcm\n",
-                           "123 kcm init\nmore\n", "123 kcm\tinit\n"}) {
+                           "123 kcm init\nmore\nlines\n", "123 kcm init\nmore",
+                           "123 kcm\tinit\n"}) {
     write_file(lock_path, text);
     EXPECT_FALSE(is_kcm_lock_file(dir_.get())) << text;
   }

@@ -202,12 +202,21 @@ TEST(RuntimeConfigTest, DefaultHookIsBesideTheWrapper) {
   const std::string self = make_executable(dir, "install/kcm-runtime");
   fs::create_directories(dir.path() + "/bin");
   fs::create_symlink(self, dir.path() + "/bin/kcm-runtime");
-  EXPECT_EQ(resolve_hook("", dir.path() + "/bin/kcm-runtime"),
+  make_executable(dir, "install/kcm-hook");
+  EXPECT_EQ(resolve_hook("", dir.path() + "/bin/kcm-runtime", "/usr/libexec/kcm/kcm-hook"),
             fs::canonical(dir.path() + "/install").string() + "/kcm-hook");
 }
 
+// After `meson install` the hook is out of PATH, in LIBEXECDIR/kcm, not beside the wrapper.
+TEST(RuntimeConfigTest, WithoutAHookBesideItTheInstalledOneIsUsed) {
+  TempDir dir;
+  const std::string self = make_executable(dir, "bin/kcm-runtime");
+  EXPECT_EQ(resolve_hook("", self, "/usr/libexec/kcm/kcm-hook"), "/usr/libexec/kcm/kcm-hook");
+}
+
 TEST(RuntimeConfigTest, ConfiguredHookIsUsed) {
-  EXPECT_EQ(resolve_hook("/opt/kcm-hook", "/usr/bin/kcm-runtime"), "/opt/kcm-hook");
+  EXPECT_EQ(resolve_hook("/opt/kcm-hook", "/usr/bin/kcm-runtime", "/usr/libexec/kcm/kcm-hook"),
+            "/opt/kcm-hook");
 }
 
 }  // namespace
