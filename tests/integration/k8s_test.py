@@ -78,24 +78,17 @@ def bindable(address):
 
 
 @unittest.skipUnless(KCM and os.access(KCM, os.X_OK), "KCM_BIN is not an executable kcm")
-class K8sTest(unittest.TestCase):
+class K8sTest(harness.PkiTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.pki = harness.Pki()
+        super().setUpClass()
         cls.other_ca = harness.make_ca(cls.pki.dir, "other-ca")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pki.remove()
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="kcm-k8s-")
         self.addCleanup(shutil.rmtree, self.tmp)
         self.sa = os.path.join(self.tmp, "serviceaccount")
-        os.mkdir(self.sa)
-        self.write_sa("token", TOKEN + "\n")
-        self.write_sa("namespace", NAMESPACE)
-        shutil.copy(self.pki.ca, os.path.join(self.sa, "ca.crt"))
+        harness.write_service_account(self.sa, TOKEN, NAMESPACE, self.pki.ca)
         self.conf = os.path.join(self.tmp, "conf")
         for pool, exclusive, lists in (("dataplane", "1", DATAPLANE_LISTS),
                                        ("infra", "0", ["0-3,8-11"])):

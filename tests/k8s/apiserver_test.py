@@ -41,14 +41,7 @@ def report(**metadata):
             "metadata": dict({"name": "n1"}, **metadata), "report": {"a": 1}}
 
 
-class ModelTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pki = harness.Pki()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pki.remove()
+class ModelTest(harness.PkiTestCase):
 
     def start(self, **settings):
         state = tempfile.mkdtemp(prefix="kcm-model-")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -57,6 +58,27 @@ class Pki:
 
     def remove(self):
         shutil.rmtree(self.dir)
+
+
+class PkiTestCase(unittest.TestCase):
+    """A test case whose class shares one CA and server certificate (Pki)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = Pki()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pki.remove()
+
+
+def write_service_account(directory, token, namespace, ca):
+    """What a pod's service account mount holds: token, namespace and the CA's ca.crt."""
+    os.mkdir(directory)
+    for name, content in (("token", token + "\n"), ("namespace", namespace)):
+        with open(os.path.join(directory, name), "w") as f:
+            f.write(content)
+    shutil.copy(ca, os.path.join(directory, "ca.crt"))
 
 
 class ApiServer:

@@ -101,24 +101,12 @@ def wait_for(condition, timeout=8, what="condition"):
 
 
 @unittest.skipUnless(KCM and os.access(KCM, os.X_OK), "KCM_BIN is not an executable kcm")
-class IntervalTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pki = harness.Pki()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pki.remove()
-
+class IntervalTest(harness.PkiTestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="kcm-interval-")
         self.addCleanup(shutil.rmtree, self.tmp)
         self.sa = os.path.join(self.tmp, "serviceaccount")
-        os.mkdir(self.sa)
-        for name, content in (("token", TOKEN + "\n"), ("namespace", "kcm")):
-            with open(os.path.join(self.sa, name), "w") as f:
-                f.write(content)
-        shutil.copy(self.pki.ca, os.path.join(self.sa, "ca.crt"))
+        harness.write_service_account(self.sa, TOKEN, "kcm", self.pki.ca)
         self.conf = os.path.join(self.tmp, "conf")
         for pool, exclusive, lists in (("dataplane", "1", ["4,12", "5,13"]),
                                        ("infra", "0", ["0-3,8-11"])):
