@@ -243,8 +243,10 @@ inline int run_without_disk_waits(const std::function<int()>& body) {
                      SCMP_SYS(sync_file_range), SCMP_SYS(rename), SCMP_SYS(renameat)}) {
       if (seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, call, 0) != 0) return 97;
     }
-    if (seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(renameat2), 1,
-                         SCMP_A4(SCMP_CMP_EQ, 0)) != 0) {
+    // renameat2's flags (argument 4) zero: a plain rename. Spelled out, as SCMP_A4's
+    // compound literal is not C++.
+    const scmp_arg_cmp no_flags{4, SCMP_CMP_EQ, 0, 0};
+    if (seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(renameat2), 1, no_flags) != 0) {
       return 97;
     }
     if (seccomp_load(ctx) != 0) return 97;
