@@ -723,7 +723,8 @@ std::string engine_command_help(std::string_view command) {
 }
 
 std::optional<int> toml_config_version(std::string_view text, const std::string& display) {
-  const TomlStatement* s = find_statement(scan_toml(text, display), "version");
+  const auto scanned = scan_toml(text, display);  // `s` points into it
+  const TomlStatement* s = find_statement(scanned, "version");
   if (s == nullptr) return std::nullopt;
   const std::string value(text.substr(s->value_start, s->value_end - s->value_start));
   if (value.empty() || value.size() > 3 ||
