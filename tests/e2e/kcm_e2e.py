@@ -451,8 +451,9 @@ def rootfs_tar_bytes():
     return buf.getvalue()
 
 
-def write_oci_archive(path, image_name, tag="latest"):
-    """An OCI image layout tar (oci-layout, index.json, blobs) holding one busybox image.
+def write_oci_archive(path, image_name, tag="latest", cmd=("sh",)):
+    """An OCI image layout tar (oci-layout, index.json, blobs) holding one busybox image
+    whose command is `cmd`.
 
     The single layer is uncompressed, so its digest is also its diff ID.
     """
@@ -467,7 +468,7 @@ def write_oci_archive(path, image_name, tag="latest"):
     config = blob(json.dumps({
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"]},
+        "config": {"Cmd": list(cmd), "Env": ["PATH=/bin"]},
         "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]},
     }).encode())
     manifest = blob(json.dumps({
