@@ -276,19 +276,19 @@ class Container:
             elif arg.startswith("/") and "*" in self.access:
                 argv.append(self.host_path(arg, self.access["*"], "operand"))
             else:
-                self.assertNoPath(arg)
+                self.refuse_path(arg)
                 argv.append(arg)
         env = {"PATH": self.host.image_dir}
         for name, value in self.env.items():
             if name in self.access:
                 env[name] = self.host_path(value, self.access[name], name)
             else:
-                self.assertNoPath(value)
+                self.refuse_path(value)
                 env[name] = value
         env.update(self.host.cluster_env(self.pod))
         return argv, env
 
-    def assertNoPath(self, text):  # noqa: N802 (as unittest's)
+    def refuse_path(self, text):
         if text.startswith("/") or "=/" in text:
             raise AssertionError("%s: %s names a path this test does not know the use of "
                                  "(add it to ACCESS)" % (self.name, text))
@@ -592,7 +592,7 @@ class RunTest(harness.PkiTestCase):
         self.start_server()
         node = Node(self.tmp, NODE, self.server, self.sa)
         pod = pod_spec(self.daemonset)
-        logs = self.run_to_completion(node, pod)
+        self.run_to_completion(node, pod)
         conf = node.path("/etc/kcm")
         dp_cores = int(self.configmaps["kcm-init"]["num-dp-cores"])
         self.assertEqual(len(os.listdir(os.path.join(conf, "pools", "dataplane"))),
@@ -600,7 +600,7 @@ class RunTest(harness.PkiTestCase):
         for name in ("kcm", "kcm-hook", "kcm-runtime"):
             with open(os.path.join(node.path("/opt/kcm/bin"), name), "rb") as f, \
                     open(PROGRAMS[name], "rb") as g:
-                self.assertTrue(f.read() == g.read(), name)
+                self.assertTrue(f.read() == g.read(), name + " is not the image's")
         capacity = self.server.state()["nodes"][NODE]["status"]["capacity"]
         self.assertEqual(capacity["kcm.intel.com/dataplane"], str(dp_cores))
         outputs = self.run_daemons(node, pod, rounds=1)
