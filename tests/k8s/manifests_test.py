@@ -424,6 +424,25 @@ class FilesTest(unittest.TestCase):
                     self.assertTrue(security["readOnlyRootFilesystem"])
                     self.assertEqual(security["capabilities"]["drop"], ["ALL"])
 
+    def test_the_image_holds_every_program_the_commands_run(self):
+        """The Containerfile's final stage COPYs the programs into IMAGE_BIN; `kcm
+        install` needs kcm-hook and kcm-runtime beside kcm."""
+        with open(os.path.join(PACKAGE, "Containerfile")) as f:
+            text = f.read()
+        final = text[text.rindex("\nFROM "):]
+        self.assertTrue(final.startswith("\nFROM scratch\n"), final)
+        held = set()
+        for line in final.splitlines():
+            words = line.split()
+            if words[:1] == ["COPY"]:
+                sources = [w for w in words[1:-1] if not w.startswith("--")]
+                self.assertEqual(words[-1], IMAGE_BIN + "/")
+                held |= {os.path.basename(w) for w in sources}
+        self.assertEqual(held, {"kcm", "kcm-hook", "kcm-runtime", "busybox"})
+        run = {os.path.basename(c["command"][0]) for pod in every_pod()
+               for c in containers_of(pod)}
+        self.assertEqual(run, held - {"kcm-hook"})
+
     def test_the_daemonset_is_a_node_daemon_of_the_managed_nodes(self):
         spec = pod_spec(self.daemonset)
         self.assertEqual(spec["priorityClassName"], "system-node-critical")
