@@ -6,7 +6,9 @@
 // the policy has no paramKind) bound. An evaluation error refuses the request, as
 // failurePolicy: Fail does. Then pods that must pass and pods that must be refused.
 //
-// Usage: node admission_test.cjs <policy.yaml> <node_modules dir>  (run_test.py runs it)
+// Usage: node admission_test.cjs <policy.yaml> <node_modules dir> [<pod.yaml> ...]
+// (run_test.py runs it); every pod file given (packaging/kubernetes/examples/) must be
+// admitted.
 "use strict";
 
 const assert = require("node:assert/strict");
@@ -14,7 +16,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { test } = require("node:test");
 
-const [policyPath, modules] = process.argv.slice(2);
+const [policyPath, modules, ...examplePaths] = process.argv.slice(2);
 // Resolved as from a file beside `modules`, so that package "exports" maps apply.
 const need = require("node:module").createRequire(path.join(path.resolve(modules), "..", "x.js"));
 const { run, isCelError, isCelMap, isCelList } = need("@bufbuild/cel");
@@ -276,3 +278,20 @@ test("an ephemeral container in the pool is refused, one outside it admitted", (
   assert.equal(admit({ operation: "UPDATE", subResource: "ephemeralcontainers",
                        object: debugged2, oldObject: perContainer }).allowed, true);
 });
+
+// ---------------------------------------------------------------------------- examples
+
+for (const examplePath of examplePaths) {
+  test(`admits the example ${path.basename(examplePath)}`, () => {
+    const pods = YAML.parseAllDocuments(fs.readFileSync(examplePath, "utf8")).map((d) => {
+      assert.deepEqual(d.errors, [], "YAML errors");
+      return d.toJS();
+    }).filter((d) => d.kind === "Pod");
+    assert.notEqual(pods.length, 0, "no Pod in the file");
+    for (const object of pods) {
+      const answer = admit({ object });
+      assert.deepEqual(answer.messages, []);
+      assert.equal(answer.allowed, true);
+    }
+  });
+}

@@ -17,6 +17,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 POLICY = os.path.join(SOURCE, "packaging", "kubernetes", "admission-policy.yaml")
+# Pods the documentation shows (docs/user.md): each must pass the policy.
+EXAMPLES = os.path.join(SOURCE, "packaging", "kubernetes", "examples")
 MANIFESTS = ("package.json", "package-lock.json")
 
 
@@ -52,8 +54,10 @@ def main():
         return 77
     directory = os.environ.get("KCM_NPM_DIR") or tempfile.mkdtemp(prefix="kcm-admission-")
     modules = install(directory)
+    examples = sorted(os.path.join(EXAMPLES, f) for f in os.listdir(EXAMPLES)
+                      if f.endswith(".yaml"))
     return subprocess.run(["node", os.path.join(HERE, "admission_test.cjs"), POLICY,
-                           modules]).returncode
+                           modules, *examples]).returncode
 
 
 if __name__ == "__main__":
