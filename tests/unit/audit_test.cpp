@@ -118,7 +118,7 @@ TEST(AuditExclusiveCpusTest, TheRootCgroupMakesNobodyAHoldersOwn) {
   add_list(dp, "4", {2});  // a holder in "/" (a kernel thread's cgroup, here)
   config.pools.emplace("dataplane", dp);
   const AuditCheck check = audit_exclusive_cpus(config, node_processes(), 0);
-  EXPECT_EQ(check.violations, 4u);  // 1, 101, 150, 200
+  EXPECT_EQ(check.violations, 5u);  // 1, 100, 101, 150, 200
 }
 
 // --- irqs -------------------------------------------------------------------------------

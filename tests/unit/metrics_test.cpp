@@ -104,8 +104,11 @@ std::vector<Sample> parse_exposition(const std::string& text) {
     samples.push_back(std::move(s));
   }
   for (const auto& [name, type] : types) {
-    if (type == "counter") EXPECT_TRUE(name.ends_with("_total")) << name;
-    if (type == "gauge") EXPECT_FALSE(name.ends_with("_total")) << name;
+    if (type == "counter") {
+      EXPECT_TRUE(name.ends_with("_total")) << name;
+    } else {
+      EXPECT_FALSE(name.ends_with("_total")) << name;
+    }
     EXPECT_EQ(name.rfind("kcm_", 0), 0u) << name;
   }
   return samples;
