@@ -66,9 +66,8 @@ void audit(NodeReport& report, const Procfs& procfs, const Settings& settings) {
   }
   report.kubelet = audit_or_skip(
       "kubelet", [&] { return audit_kubelet(config, settings.kubelet_cpu_manager_state); });
-  report.host_slices = audit_or_skip("hostSlices", [&] {
-    return audit_host_slices(config, settings.sysfs_root + "/fs/cgroup");
-  });
+  report.host_slices = audit_or_skip(
+      "hostSlices", [&] { return audit_host_slices(config, settings.sysfs_root + "/fs/cgroup"); });
 }
 
 void node_report_once(const NodeReportOptions& opts, const Settings& settings) {

@@ -325,13 +325,13 @@ std::optional<AuditCheck> audit_irqs(const Config& config, const Procfs& procfs,
     if (auto it = names.find(irq); it != names.end() && !it->second.empty()) {
       label += " (" + it->second + ")";
     }
-    check.errors.push_back(
-        label + " may be delivered to exclusive CPUs " + overlap.to_string() + " (" +
-        exclusive_lists_touched(config, overlap) + "): its smp_affinity_list is " +
-        affinity.to_string() + "; " +
-        (elsewhere.empty() ? std::string("it allows no CPU outside the exclusive lists")
-                           : "echo " + elsewhere.to_string() + " > /proc/irq/" +
-                                 std::to_string(irq) + "/smp_affinity_list"));
+    check.errors.push_back(label + " may be delivered to exclusive CPUs " + overlap.to_string() +
+                           " (" + exclusive_lists_touched(config, overlap) +
+                           "): its smp_affinity_list is " + affinity.to_string() + "; " +
+                           (elsewhere.empty()
+                                ? std::string("it allows no CPU outside the exclusive lists")
+                                : "echo " + elsewhere.to_string() + " > /proc/irq/" +
+                                      std::to_string(irq) + "/smp_affinity_list"));
   }
   check.violations = check.errors.size();
   if (check.violations == 0) return check;
@@ -339,8 +339,8 @@ std::optional<AuditCheck> audit_irqs(const Config& config, const Procfs& procfs,
     if (p.kernel_thread || p.comm != "irqbalance") continue;
     check.errors.push_back("irqbalance (pid " + std::to_string(p.pid) +
                            ") is running and moves IRQs back onto any CPU it is not told to "
-                           "avoid: set IRQBALANCE_BANNED_CPULIST=" + exclusive.to_string() +
-                           " in its environment file and restart it");
+                           "avoid: set IRQBALANCE_BANNED_CPULIST=" +
+                           exclusive.to_string() + " in its environment file and restart it");
     break;
   }
   return check;
@@ -432,9 +432,9 @@ std::optional<AuditCheck> audit_host_slices(const Config& config, const std::str
         std::string(unit) + " may run on exclusive CPUs " + overlap.to_string() + " (" +
         exclusive_lists_touched(config, overlap) + "): its cpuset.cpus.effective is " +
         cpus->to_string() + "; " +
-        (rest.empty() ? std::string("no CPU outside the exclusive lists is left for it")
-                      : "systemctl set-property " + std::string(unit) +
-                            " AllowedCPUs=" + rest.to_string()));
+        (rest.empty()
+             ? std::string("no CPU outside the exclusive lists is left for it")
+             : "systemctl set-property " + std::string(unit) + " AllowedCPUs=" + rest.to_string()));
   }
   check.violations = check.errors.size();
   return check;

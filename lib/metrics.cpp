@@ -11,8 +11,7 @@ namespace {
 // One metric family being written: HELP and TYPE first, then its samples.
 class Family {
  public:
-  Family(std::string& out, std::string_view name, std::string_view help)
-      : out_(out), name_(name) {
+  Family(std::string& out, std::string_view name, std::string_view help) : out_(out), name_(name) {
     out_ += "# HELP ";
     out_ += name;
     out_ += ' ';
@@ -117,7 +116,8 @@ std::string prometheus_text(const NodeReport& report) {
         f.sample("pool", pool_name.str(), static_cast<long long>(value(pool)));
       }
     };
-    per_pool("kcm_pool_exclusive", "Whether a kcm pool's CPU lists are exclusive (1) or shared (0).",
+    per_pool("kcm_pool_exclusive",
+             "Whether a kcm pool's CPU lists are exclusive (1) or shared (0).",
              [](const Pool& p) { return p.exclusive ? 1 : 0; });
     per_pool("kcm_pool_cpus", "CPUs in a kcm pool's CPU lists.", [](const Pool& p) {
       CpuSet cpus;
@@ -135,7 +135,8 @@ std::string prometheus_text(const NodeReport& report) {
     per_pool("kcm_pool_holders", "Distinct processes named in a kcm pool's tasks files.",
              [](const Pool& p) {
                std::set<pid_t> pids;
-               for (const auto& [n, list] : p.lists) pids.insert(list.tasks.begin(), list.tasks.end());
+               for (const auto& [n, list] : p.lists)
+                 pids.insert(list.tasks.begin(), list.tasks.end());
                return pids.size();
              });
   }
@@ -149,7 +150,9 @@ std::string prometheus_text(const NodeReport& report) {
 
 void write_textfile(const std::string& path, const std::string& text) {
   const std::size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (name.empty() || name == "." || name == "..") {
     throw op_error("write", path, "not a file name");

@@ -63,7 +63,7 @@ TEST(ScanProcessesTest, ReadsThreadsCgroupsAndKernelThreadsAndSkipsZombies) {
   EXPECT_EQ(java.threads[1].tid, 201);
   EXPECT_EQ(java.threads[1].allowed, (CpuSet{4, 5}));
   EXPECT_EQ(processes[5].comm, "noisy (x)");  // parentheses in the command
-  const ProcessInfo& lonely = processes[8];  // no task/, no cgroup file
+  const ProcessInfo& lonely = processes[8];   // no task/, no cgroup file
   EXPECT_EQ(lonely.cgroup, "");
   ASSERT_EQ(lonely.threads.size(), 1u);
   EXPECT_EQ(lonely.threads[0].allowed, CpuSet{5});
@@ -128,16 +128,15 @@ TEST(AuditIrqsTest, NamesIrqsWithHandlersOnExclusiveCpusAndHintsAtIrqbalance) {
   ASSERT_TRUE(check);
   EXPECT_THAT(
       check->errors,
-      ElementsAre(
-          "IRQ 24 (PCI-MSI 512000-edge eth0) may be delivered to exclusive CPUs 4-7 "
-          "(dataplane:4, dataplane:5, dataplane:6-7): its smp_affinity_list is 0-7; "
-          "echo 0-3 > /proc/irq/24/smp_affinity_list",
-          "IRQ 27 (PCI-MSI 1048576-edge nvme0q1) may be delivered to exclusive CPUs 4,5 "
-          "(dataplane:4, dataplane:5): its smp_affinity_list is 4,5; it allows no CPU "
-          "outside the exclusive lists",
-          "irqbalance (pid 300) is running and moves IRQs back onto any CPU it is not told "
-          "to avoid: set IRQBALANCE_BANNED_CPULIST=4-7 in its environment file and restart "
-          "it"));
+      ElementsAre("IRQ 24 (PCI-MSI 512000-edge eth0) may be delivered to exclusive CPUs 4-7 "
+                  "(dataplane:4, dataplane:5, dataplane:6-7): its smp_affinity_list is 0-7; "
+                  "echo 0-3 > /proc/irq/24/smp_affinity_list",
+                  "IRQ 27 (PCI-MSI 1048576-edge nvme0q1) may be delivered to exclusive CPUs 4,5 "
+                  "(dataplane:4, dataplane:5): its smp_affinity_list is 4,5; it allows no CPU "
+                  "outside the exclusive lists",
+                  "irqbalance (pid 300) is running and moves IRQs back onto any CPU it is not told "
+                  "to avoid: set IRQBALANCE_BANNED_CPULIST=4-7 in its environment file and restart "
+                  "it"));
   EXPECT_EQ(check->violations, 2u);
 }
 
