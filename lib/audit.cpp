@@ -383,11 +383,12 @@ AuditCheck audit_kubelet(const Config& config, const std::string& state_path) {
         for (const auto& [list_name, list] : pool.lists) {
           const CpuSet both = assigned.intersection(list.cpus);
           if (both.empty()) continue;
-          check.errors.push_back(
-              "The kubelet's static CPU manager (" + state_path + ") assigns CPUs " +
-              assigned.to_string() + " to container " + quote(container) + " of pod " + pod +
-              ": CPUs " + both.to_string() + " are in kcm's list " + list_label(pool, list) +
-              " (give the kubelet --reserved-cpus covering kcm's CPUs, or its none policy)");
+          std::string message = "The kubelet's static CPU manager (" + state_path;
+          message += ") assigns CPUs " + assigned.to_string();
+          message += " to container " + quote(container) + " of pod " + pod;
+          message += ": CPUs " + both.to_string() + " are in kcm's list " + list_label(pool, list);
+          message += " (give the kubelet --reserved-cpus covering kcm's CPUs, or its none policy)";
+          check.errors.push_back(std::move(message));
         }
       }
     }
