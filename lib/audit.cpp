@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "fs.h"
+#include "json.h"
 
 namespace kcm {
 namespace {
@@ -350,12 +351,7 @@ AuditCheck audit_kubelet(const Config& config, const std::string& state_path) {
   AuditCheck check;
   auto text = if_found([&] { return read_file(state_path); });
   if (!text) return check;
-  nlohmann::json state;
-  try {
-    state = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::exception& e) {
-    throw op_error("parse", state_path, e.what());
-  }
+  const nlohmann::json state = parse_json(*text, state_path);  // bounded nesting
   if (!state.is_object()) throw op_error("parse", state_path, "not a JSON object");
   auto policy = state.find("policyName");
   if (policy == state.end() || !policy->is_string() || policy->get<std::string>() != "static") {
