@@ -159,8 +159,10 @@ void write_textfile(const std::string& path, const std::string& text) {
   }
   UniqueFd fd = open_dir(dir);
   // The textfile collector reads at any time: it must see the old text or the new one.
-  // Metrics are of this boot, so the page cache is enough.
-  write_file_atomic(fd.get(), name, text, path, 0644, Durability::kThisBoot);
+  // A plain rename(2) over the file (kSurvivesPowerLoss; kThisBoot's renameat2 flags are
+  // not on every file system a collector's directory may be on), and one fsync of a few
+  // hundred bytes per round.
+  write_file_atomic(fd.get(), name, text, path, 0644, Durability::kSurvivesPowerLoss);
 }
 
 }  // namespace kcm
