@@ -185,7 +185,8 @@ std::map<long, std::string> interrupt_names(const std::string& text) {
     std::string word;
     std::string name;
     for (std::size_t i = 0; rest >> word;) {
-      if (i < cpus && std::all_of(word.begin(), word.end(), ::isdigit)) {
+      if (i < cpus &&
+          std::all_of(word.begin(), word.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         ++i;
         continue;
       }
