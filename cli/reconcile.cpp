@@ -2,6 +2,8 @@
 // CPU masks, optionally publish the report; with --interval, again and again.
 #include <spdlog/spdlog.h>
 
+#include <ctime>
+
 #include "commands.h"
 #include "config_dir.h"
 #include "env.h"
@@ -10,6 +12,7 @@
 #include "lock.h"
 #include "procfs.h"
 #include "reconcile.h"
+#include "reconcile_stamp.h"
 #include "report.h"
 
 namespace kcm::cli {
@@ -27,6 +30,11 @@ void reconcile_once(const ConfDirOptions& opts, const Settings& settings) {
     apply_reconcile(dir, found);
     if (int removed = dir.remove_stale_temp_files()) {
       spdlog::info("removed {} temp files left by killed writers", removed);
+    }
+    try {
+      write_reconcile_stamp(dir, std::time(nullptr));  // node-report's metric (docs/config.md)
+    } catch (const Error& e) {
+      spdlog::warn("{}", e.what());  // the round's work is done; only the metric is missed
     }
   }
   if (opts.publish) {

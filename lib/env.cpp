@@ -26,6 +26,7 @@ Settings read_settings(const EnvLookup& env) {
     s.procfs_root_given = true;
   }
   if (auto v = non_empty("KCM_SYS_FS")) s.sysfs_root = *v;
+  if (auto v = non_empty("KCM_KUBELET_CPU_MANAGER_STATE")) s.kubelet_cpu_manager_state = *v;
   if (auto v = non_empty("KCM_LOCK_TIMEOUT")) s.lock_timeout_text = *v;
   if (auto v = non_empty("KCM_LOG_LEVEL")) s.log_level = *v;
   if (auto v = non_empty("KCM_RUNTIME_CONFIG")) s.runtime_config = *v;

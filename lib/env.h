@@ -26,6 +26,9 @@ struct Settings {
   bool procfs_root_given = false;
   // $KCM_SYS_FS, default "/sys": the sysfs root for topology.
   std::string sysfs_root = "/sys";
+  // $KCM_KUBELET_CPU_MANAGER_STATE, default "/var/lib/kubelet/cpu_manager_state": the
+  // kubelet's CPU manager state that node-report's kubelet check reads (docs/audit.md).
+  std::string kubelet_cpu_manager_state = "/var/lib/kubelet/cpu_manager_state";
   // $KCM_LOCK_TIMEOUT as given (empty: unset); parsed by lock_timeout() only where a lock
   // is taken, so that a malformed value fails only the commands that use it.
   std::string lock_timeout_text;

@@ -44,6 +44,10 @@ json node_report_json(const NodeReport& report) {
   if (report.cpu_errors) checks["cpus"] = check_json(*report.cpu_errors);
   if (report.task_errors) checks["tasks"] = check_json(*report.task_errors);
   if (report.owner_errors) checks["owners"] = check_json(*report.owner_errors);
+  if (report.exclusive_cpus) checks["exclusiveCpus"] = check_json(report.exclusive_cpus->errors);
+  if (report.irqs) checks["irqs"] = check_json(report.irqs->errors);
+  if (report.kubelet) checks["kubelet"] = check_json(report.kubelet->errors);
+  if (report.host_slices) checks["hostSlices"] = check_json(report.host_slices->errors);
   json description = nullptr;
   if (report.config) description = describe_json(report.path, *report.config);
   return {{"checks", checks}, {"description", description}};

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -48,6 +50,13 @@ struct ReconcileReport {
 // gives them sorted by pid).
 nlohmann::json reconcile_json(const ReconcileReport& report);
 
+// One isolation-audit check's findings (audit.h). `violations` counts the errors that
+// are findings; the others are hints about them (irqbalance running).
+struct AuditCheck {
+  std::vector<std::string> errors;
+  std::size_t violations = 0;
+};
+
 // The values of the node-report document: each check's errors, a check that could not
 // be made (no topology, no procfs) left out.
 struct NodeReport {
@@ -57,10 +66,19 @@ struct NodeReport {
   std::optional<std::vector<std::string>> cpu_errors;
   std::optional<std::vector<std::string>> task_errors;
   std::optional<std::vector<std::string>> owner_errors;
+  // The isolation audit (audit.h, docs/audit.md), made on a readable directory.
+  std::optional<AuditCheck> exclusive_cpus;
+  std::optional<AuditCheck> irqs;
+  std::optional<AuditCheck> kubelet;
+  std::optional<AuditCheck> host_slices;
+  // When `kcm reconcile` last finished a round (reconcile_stamp.h), in seconds since the
+  // epoch: a metric (metrics.h), not part of the JSON document.
+  std::optional<std::int64_t> last_reconcile;
 };
 
 // {"checks": {"configDirectory": {"errors": [...], "ok": bool}, "cpus", "tasks",
-// "owners"}, "description": <describe document or null>}
+// "owners", "exclusiveCpus", "irqs", "kubelet", "hostSlices"}, "description": <describe
+// document or null>}
 nlohmann::json node_report_json(const NodeReport& report);
 
 }  // namespace kcm

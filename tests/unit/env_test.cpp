@@ -64,6 +64,15 @@ TEST(EnvTest, ReadsEveryVariable) {
   EXPECT_EQ(s.path, "/opt/bin");
 }
 
+TEST(EnvTest, KubeletCpuManagerStateDefaultsToTheKubeletsPath) {
+  EXPECT_EQ(settings_of({}).kubelet_cpu_manager_state, "/var/lib/kubelet/cpu_manager_state");
+  EXPECT_EQ(settings_of({{"KCM_KUBELET_CPU_MANAGER_STATE", ""}}).kubelet_cpu_manager_state,
+            "/var/lib/kubelet/cpu_manager_state");
+  EXPECT_EQ(settings_of({{"KCM_KUBELET_CPU_MANAGER_STATE", "/host/kubelet/state"}})
+                .kubelet_cpu_manager_state,
+            "/host/kubelet/state");
+}
+
 TEST(EnvTest, AnEmptyPathIsKept) {
   // An empty $PATH means "only the current directory" to execvp; kcm-runtime keeps it.
   EXPECT_EQ(settings_of({{"PATH", ""}}).path, "");

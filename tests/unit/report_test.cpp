@@ -157,6 +157,27 @@ TEST(NodeReportJsonTest, ChecksNotMadeAreLeftOut) {
   EXPECT_FALSE(checks.contains("owners"));
 }
 
+TEST(NodeReportJsonTest, AuditChecksHaveTheSameShapeAndLeaveTheOthersAsTheyWere) {
+  NodeReport report;
+  report.path = "/etc/kcm";
+  report.config = Config{};
+  report.task_errors = std::vector<std::string>{};
+  const json before = node_report_json(report);
+  report.exclusive_cpus = AuditCheck{{"Process 1 ..."}, 1};
+  report.irqs = AuditCheck{{"IRQ 24 ...", "irqbalance ..."}, 1};
+  report.kubelet = AuditCheck{};
+  report.host_slices = AuditCheck{};
+  json after = node_report_json(report);
+  EXPECT_EQ(after["checks"]["exclusiveCpus"], check({"Process 1 ..."}));
+  EXPECT_EQ(after["checks"]["irqs"], check({"IRQ 24 ...", "irqbalance ..."}));  // the hint too
+  EXPECT_EQ(after["checks"]["kubelet"], check({}));
+  EXPECT_EQ(after["checks"]["hostSlices"], check({}));
+  for (const char* name : {"exclusiveCpus", "irqs", "kubelet", "hostSlices"}) {
+    after["checks"].erase(name);
+  }
+  EXPECT_EQ(after, before);
+}
+
 TEST(ToDocumentTest, SortsKeysIndentsTwoAndEndsWithNewline) {
   EXPECT_EQ(to_document(json({{"b", 1}, {"a", json::array({1, 2})}})),
             "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": 1\n}\n");

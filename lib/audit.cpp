@@ -1,0 +1,441 @@
+#include "audit.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "error.h"
+#include "fs.h"
+#include "json.h"
+
+namespace kcm {
+namespace {
+
+template <typename T>
+bool parse_number(std::string_view s, T& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+// The numeric entries of a directory, sorted; empty when it cannot be opened.
+std::vector<long> numeric_entries(const std::string& path) {
+  std::vector<long> out;
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return out;
+  while (struct dirent* ent = ::readdir(dir)) {
+    long n = 0;
+    if (parse_number(std::string_view(ent->d_name), n) && n >= 0) out.push_back(n);
+  }
+  ::closedir(dir);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The command, state and flags of a stat file's text. The command may hold spaces and
+// parentheses: it ends at the last ')'.
+struct StatFields {
+  std::string comm;
+  char state = '?';
+  unsigned long flags = 0;
+};
+
+StatFields parse_stat_fields(const std::string& text, const std::string& display) {
+  std::size_t open = text.find('(');
+  std::size_t close = text.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) {
+    throw op_error("parse", display, "no command name in parentheses");
+  }
+  StatFields f;
+  f.comm = text.substr(open + 1, close - open - 1);
+  std::istringstream rest(text.substr(close + 1));
+  std::string field;
+  for (int index = 3; rest >> field; ++index) {
+    if (index == 3) f.state = field.empty() ? '?' : field[0];
+    if (index == 9) {
+      if (!parse_number(std::string_view(field), f.flags)) {
+        throw op_error("parse", display, "field 9 (flags) is not a number");
+      }
+      return f;
+    }
+  }
+  throw op_error("parse", display, "fewer than 9 fields");
+}
+
+CpuSet parse_allowed(const std::string& text, const std::string& display) {
+  static constexpr std::string_view kKey = "Cpus_allowed_list:";
+  std::size_t at = text.find(kKey);
+  if (at == std::string::npos) throw op_error("parse", display, "no Cpus_allowed_list line");
+  std::size_t start = at + kKey.size();
+  std::size_t end = text.find('\n', start);
+  try {
+    return CpuSet::parse(text.substr(start, end == std::string::npos ? end : end - start));
+  } catch (const Error& e) {
+    throw with_context("parse " + quote(display), e);
+  }
+}
+
+// One process, or nullopt when it vanished (or is a zombie) during the scan.
+std::optional<ProcessInfo> read_process(const Procfs& procfs, pid_t pid) {
+  ProcessInfo p;
+  p.pid = pid;
+  const std::string stat_path = procfs.path(pid, "stat");
+  auto stat = if_found([&] { return read_file(stat_path); });
+  if (!stat) return std::nullopt;
+  StatFields f = parse_stat_fields(*stat, stat_path);
+  if (f.state == 'Z' || f.state == 'X') return std::nullopt;
+  p.comm = f.comm;
+  p.kernel_thread = (f.flags & kPfKthread) != 0;
+  if (p.kernel_thread) return p;
+  if (auto cgroup = if_found([&] { return read_file(procfs.path(pid, "cgroup")); })) {
+    p.cgroup = cpuset_cgroup_path(*cgroup);
+  }
+  std::vector<pid_t> tids = procfs.threads(pid);
+  const bool no_task_dir = tids.empty();
+  if (no_task_dir) tids.push_back(pid);  // a tree without task/: the process's own mask
+  std::sort(tids.begin(), tids.end());
+  for (pid_t tid : tids) {
+    const std::string status_path =
+        no_task_dir ? procfs.path(pid, "status")
+                    : procfs.path(pid, "task/" + std::to_string(tid) + "/status");
+    auto status = if_found([&] { return read_file(status_path); });
+    if (!status) continue;  // the thread ended
+    p.threads.push_back({tid, parse_allowed(*status, status_path)});
+  }
+  if (p.threads.empty()) return std::nullopt;
+  return p;
+}
+
+// "pool:list" as the other node-report checks name a list.
+std::string list_label(const Pool& pool, const CpuList& list) {
+  return pool.name.str() + ":" + list.name.str();
+}
+
+// The CPUs of every list of the exclusive pools.
+CpuSet exclusive_cpus(const Config& config) {
+  CpuSet out;
+  for (const auto& [name, pool] : config.pools) {
+    if (!pool.exclusive) continue;
+    for (const auto& [list_name, list] : pool.lists) out.add(list.cpus);
+  }
+  return out;
+}
+
+// The exclusive lists that `cpus` touches, as "pool:list, pool:list".
+std::string exclusive_lists_touched(const Config& config, const CpuSet& cpus) {
+  std::string out;
+  for (const auto& [name, pool] : config.pools) {
+    if (!pool.exclusive) continue;
+    for (const auto& [list_name, list] : pool.lists) {
+      if (!list.cpus.intersects(cpus)) continue;
+      if (!out.empty()) out += ", ";
+      out += list_label(pool, list);
+    }
+  }
+  return out;
+}
+
+std::string join_pids(const std::vector<pid_t>& pids) {
+  std::string out;
+  for (pid_t pid : pids) {
+    if (!out.empty()) out += ", ";
+    out += std::to_string(pid);
+  }
+  return out;
+}
+
+// Whether `cgroup` is `holder` or beneath it. The root cgroup holds everyone: it proves
+// nothing.
+bool within_cgroup(const std::string& cgroup, const std::string& holder) {
+  if (holder.empty() || holder == "/" || cgroup.empty()) return false;
+  return cgroup == holder ||
+         (cgroup.size() > holder.size() && cgroup.compare(0, holder.size(), holder) == 0 &&
+          cgroup[holder.size()] == '/');
+}
+
+// IRQ number -> what /proc/interrupts says after the counts (chip, hwirq, handlers).
+std::map<long, std::string> interrupt_names(const std::string& text) {
+  std::map<long, std::string> out;
+  std::istringstream lines(text);
+  std::string line;
+  std::size_t cpus = 0;
+  if (std::getline(lines, line)) {
+    std::istringstream header(line);
+    std::string word;
+    while (header >> word) ++cpus;
+  }
+  while (std::getline(lines, line)) {
+    std::size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string label = line.substr(0, colon);
+    label.erase(0, label.find_first_not_of(' '));
+    long irq = 0;
+    if (!parse_number(std::string_view(label), irq)) continue;
+    std::istringstream rest(line.substr(colon + 1));
+    std::string word;
+    std::string name;
+    for (std::size_t i = 0; rest >> word;) {
+      if (i < cpus &&
+          std::all_of(word.begin(), word.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        ++i;
+        continue;
+      }
+      i = cpus;
+      if (!name.empty()) name += ' ';
+      name += word;
+    }
+    out[irq] = name;
+  }
+  return out;
+}
+
+// Whether /proc/irq/<n> has a handler: the kernel adds a directory per action.
+bool has_handler(const std::string& irq_dir) {
+  try {
+    UniqueFd fd = open_dir(irq_dir);
+    for (const DirEntry& ent : list_dir(fd.get(), irq_dir)) {
+      if (ent.type == EntryType::kDirectory) return true;
+    }
+  } catch (const Error&) {
+    return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string cpuset_cgroup_path(const std::string& proc_cgroup) {
+  std::istringstream lines(proc_cgroup);
+  std::string line;
+  std::string v2;
+  while (std::getline(lines, line)) {
+    std::size_t first = line.find(':');
+    std::size_t second = first == std::string::npos ? first : line.find(':', first + 1);
+    if (second == std::string::npos) continue;
+    std::string id = line.substr(0, first);
+    std::string controllers = line.substr(first + 1, second - first - 1);
+    std::string path = line.substr(second + 1);
+    if (id == "0" && controllers.empty()) {
+      v2 = path;
+      continue;
+    }
+    std::istringstream names(controllers);
+    std::string name;
+    while (std::getline(names, name, ',')) {
+      if (name == "cpuset") return path;
+    }
+  }
+  return v2;
+}
+
+std::vector<ProcessInfo> scan_processes(const Procfs& procfs) {
+  DIR* dir = ::opendir(procfs.root().c_str());
+  if (dir == nullptr) throw sys_error("open", procfs.root(), errno);
+  ::closedir(dir);
+  std::vector<ProcessInfo> out;
+  for (long pid : numeric_entries(procfs.root())) {
+    if (pid <= 0) continue;
+    try {
+      if (auto p = read_process(procfs, static_cast<pid_t>(pid))) out.push_back(std::move(*p));
+    } catch (const Error&) {
+      // Another mount's permissions or a malformed fixture file: a process the audit
+      // cannot judge is not one it can name.
+    }
+  }
+  return out;
+}
+
+AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessInfo>& processes,
+                                pid_t self) {
+  std::map<pid_t, const ProcessInfo*> by_pid;
+  for (const ProcessInfo& p : processes) by_pid[p.pid] = &p;
+  AuditCheck check;
+  for (const auto& [name, pool] : config.pools) {
+    if (!pool.exclusive) continue;
+    for (const auto& [list_name, list] : pool.lists) {
+      if (list.tasks.empty()) continue;  // nobody's isolation to break yet
+      const std::set<pid_t> holders(list.tasks.begin(), list.tasks.end());
+      std::vector<std::string> holder_cgroups;
+      for (pid_t holder : list.tasks) {
+        auto it = by_pid.find(holder);
+        if (it != by_pid.end()) holder_cgroups.push_back(it->second->cgroup);
+      }
+      for (const ProcessInfo& p : processes) {
+        if (p.kernel_thread || p.pid == self || holders.contains(p.pid)) continue;
+        if (std::any_of(holder_cgroups.begin(), holder_cgroups.end(),
+                        [&](const std::string& h) { return within_cgroup(p.cgroup, h); })) {
+          continue;
+        }
+        std::vector<pid_t> tids;
+        CpuSet allowed;
+        for (const ThreadMask& t : p.threads) {
+          if (!t.allowed.intersects(list.cpus)) continue;
+          tids.push_back(t.tid);
+          allowed.add(t.allowed);
+        }
+        if (tids.empty()) continue;
+        std::string message = "Process " + std::to_string(p.pid) + " (" + p.comm + ", cgroup " +
+                              (p.cgroup.empty() ? std::string("unknown") : p.cgroup) + ")";
+        if (tids.size() < p.threads.size()) message += ", threads " + join_pids(tids) + ",";
+        message += " may run on CPUs " + allowed.intersection(list.cpus).to_string() +
+                   " of the exclusive list " + list_label(pool, list) + " held by " +
+                   join_pids(list.tasks) + " (allowed CPUs " + allowed.to_string() + ")";
+        check.errors.push_back(std::move(message));
+      }
+    }
+  }
+  check.violations = check.errors.size();
+  return check;
+}
+
+std::optional<AuditCheck> audit_irqs(const Config& config, const Procfs& procfs,
+                                     const std::vector<ProcessInfo>& processes) {
+  const std::string irq_root = procfs.root() + "/irq";
+  if (!is_directory(irq_root)) return std::nullopt;
+  const CpuSet exclusive = exclusive_cpus(config);
+  std::map<long, std::string> names;
+  if (auto text = if_found([&] { return read_file(procfs.root() + "/interrupts"); })) {
+    names = interrupt_names(*text);
+  }
+  AuditCheck check;
+  for (long irq : numeric_entries(irq_root)) {
+    const std::string dir = irq_root + "/" + std::to_string(irq);
+    if (!has_handler(dir)) continue;  // never delivered anywhere
+    const std::string file = dir + "/smp_affinity_list";
+    auto text = if_found([&] { return read_file(file); });
+    if (!text) continue;
+    CpuSet affinity;
+    try {
+      affinity = CpuSet::parse(text->substr(0, text->find('\n')));
+    } catch (const Error& e) {
+      throw with_context("parse " + quote(file), e);
+    }
+    const CpuSet overlap = affinity.intersection(exclusive);
+    if (overlap.empty()) continue;
+    const CpuSet elsewhere = affinity.difference(exclusive);
+    std::string label = "IRQ " + std::to_string(irq);
+    if (auto it = names.find(irq); it != names.end() && !it->second.empty()) {
+      label += " (" + it->second + ")";
+    }
+    check.errors.push_back(label + " may be delivered to exclusive CPUs " + overlap.to_string() +
+                           " (" + exclusive_lists_touched(config, overlap) +
+                           "): its smp_affinity_list is " + affinity.to_string() + "; " +
+                           (elsewhere.empty()
+                                ? std::string("it allows no CPU outside the exclusive lists")
+                                : "echo " + elsewhere.to_string() + " > /proc/irq/" +
+                                      std::to_string(irq) + "/smp_affinity_list"));
+  }
+  check.violations = check.errors.size();
+  if (check.violations == 0) return check;
+  for (const ProcessInfo& p : processes) {
+    if (p.kernel_thread || p.comm != "irqbalance") continue;
+    check.errors.push_back("irqbalance (pid " + std::to_string(p.pid) +
+                           ") is running and moves IRQs back onto any CPU it is not told to "
+                           "avoid: set IRQBALANCE_BANNED_CPULIST=" +
+                           exclusive.to_string() + " in its environment file and restart it");
+    break;
+  }
+  return check;
+}
+
+AuditCheck audit_kubelet(const Config& config, const std::string& state_path) {
+  AuditCheck check;
+  auto text = if_found([&] { return read_file(state_path); });
+  if (!text) return check;
+  const nlohmann::json state = parse_json(*text, state_path);  // bounded nesting
+  if (!state.is_object()) throw op_error("parse", state_path, "not a JSON object");
+  auto policy = state.find("policyName");
+  if (policy == state.end() || !policy->is_string() || policy->get<std::string>() != "static") {
+    return check;
+  }
+  auto entries = state.find("entries");
+  if (entries == state.end() || entries->is_null()) return check;
+  if (!entries->is_object()) throw op_error("parse", state_path, "\"entries\" is not an object");
+  for (const auto& [pod, containers] : entries->items()) {
+    if (!containers.is_object()) {
+      throw op_error("parse", state_path, "entry of pod " + quote(pod) + " is not an object");
+    }
+    for (const auto& [container, value] : containers.items()) {
+      if (!value.is_string()) {
+        throw op_error("parse", state_path,
+                       "CPUs of container " + quote(container) + " are not a string");
+      }
+      CpuSet assigned;
+      try {
+        assigned = CpuSet::parse(value.get<std::string>());
+      } catch (const Error& e) {
+        throw with_context("parse " + quote(state_path), e);
+      }
+      for (const auto& [name, pool] : config.pools) {
+        for (const auto& [list_name, list] : pool.lists) {
+          const CpuSet both = assigned.intersection(list.cpus);
+          if (both.empty()) continue;
+          std::string message = "The kubelet's static CPU manager (" + state_path;
+          message += ") assigns CPUs " + assigned.to_string();
+          message += " to container " + quote(container) + " of pod " + pod;
+          message += ": CPUs " + both.to_string() + " are in kcm's list " + list_label(pool, list);
+          message += " (give the kubelet --reserved-cpus covering kcm's CPUs, or its none policy)";
+          check.errors.push_back(std::move(message));
+        }
+      }
+    }
+  }
+  check.violations = check.errors.size();
+  return check;
+}
+
+std::optional<AuditCheck> audit_host_slices(const Config& config, const std::string& cgroup_root) {
+  auto controllers = if_found([&] { return read_file(cgroup_root + "/cgroup.controllers"); });
+  if (!controllers) return std::nullopt;
+  std::istringstream words(*controllers);
+  std::string word;
+  bool cpuset = false;
+  while (words >> word) cpuset = cpuset || word == "cpuset";
+  if (!cpuset) return std::nullopt;
+  auto read_cpus = [](const std::string& file) -> std::optional<CpuSet> {
+    auto text = if_found([&] { return read_file(file); });
+    if (!text) return std::nullopt;
+    try {
+      return CpuSet::parse(text->substr(0, text->find('\n')));
+    } catch (const Error& e) {
+      throw with_context("parse " + quote(file), e);
+    }
+  };
+  const std::string root_file = cgroup_root + "/cpuset.cpus.effective";
+  const std::optional<CpuSet> root_cpus = read_cpus(root_file);
+  const CpuSet exclusive = exclusive_cpus(config);
+  AuditCheck check;
+  for (const char* unit : {"system.slice", "init.scope"}) {
+    const std::string dir = cgroup_root + "/" + unit;
+    if (!is_directory(dir)) continue;
+    // Without the cpuset controller in its parent's subtree_control, a cgroup has no
+    // cpuset files and runs wherever the root does.
+    std::optional<CpuSet> cpus = read_cpus(dir + "/cpuset.cpus.effective");
+    if (!cpus) cpus = root_cpus;
+    if (!cpus) continue;
+    const CpuSet overlap = cpus->intersection(exclusive);
+    if (overlap.empty()) continue;
+    const CpuSet rest = cpus->difference(exclusive);
+    check.errors.push_back(
+        std::string(unit) + " may run on exclusive CPUs " + overlap.to_string() + " (" +
+        exclusive_lists_touched(config, overlap) + "): its cpuset.cpus.effective is " +
+        cpus->to_string() + "; " +
+        (rest.empty()
+             ? std::string("no CPU outside the exclusive lists is left for it")
+             : "systemctl set-property " + std::string(unit) + " AllowedCPUs=" + rest.to_string()));
+  }
+  check.violations = check.errors.size();
+  return check;
+}
+
+}  // namespace kcm

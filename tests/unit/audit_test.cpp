@@ -1,0 +1,217 @@
+// The isolation audit on the fixture node of tests/fixtures/audit/README.md.
+#include "audit.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace kcm {
+namespace {
+
+using testing::ElementsAre;
+using testing::HasSubstr;
+using namespace testing_support;
+
+const std::string kNode = std::string(KCM_FIXTURES_DIR) + "/audit/node";
+
+void add_list(Pool& pool, const std::string& name, std::vector<pid_t> tasks) {
+  pool.lists.emplace(name, CpuList{name, CpuSet::parse(name), std::move(tasks)});
+}
+
+// dataplane exclusive: 4 held by 100, 5 by 150, 6-7 free; infra shared: 0-3.
+Config node_config() {
+  Config config;
+  Pool dp{"dataplane", true, {}};
+  add_list(dp, "4", {100});
+  add_list(dp, "5", {150});
+  add_list(dp, "6-7", {});
+  Pool infra{"infra", false, {}};
+  add_list(infra, "0-3", {1});
+  config.pools.emplace("dataplane", dp);
+  config.pools.emplace("infra", infra);
+  return config;
+}
+
+std::vector<ProcessInfo> node_processes() { return scan_processes(Procfs(kNode + "/proc")); }
+
+// --- the scan ---------------------------------------------------------------------------
+
+TEST(CpusetCgroupPathTest, PrefersTheV1CpusetHierarchy) {
+  EXPECT_EQ(cpuset_cgroup_path("12:cpu,cpuacct:/a\n5:cpuset:/docker/x\n0::/init.scope\n"),
+            "/docker/x");
+  EXPECT_EQ(cpuset_cgroup_path("3:cpuset,cpu:/k\n"), "/k");
+  EXPECT_EQ(cpuset_cgroup_path("0::/kubepods.slice/pod1\n"), "/kubepods.slice/pod1");
+  EXPECT_EQ(cpuset_cgroup_path("1:name=systemd:/u\n"), "");
+  EXPECT_EQ(cpuset_cgroup_path(""), "");
+}
+
+TEST(ScanProcessesTest, ReadsThreadsCgroupsAndKernelThreadsAndSkipsZombies) {
+  const auto processes = node_processes();
+  std::vector<pid_t> pids;
+  for (const auto& p : processes) pids.push_back(p.pid);
+  EXPECT_THAT(pids, ElementsAre(1, 2, 12, 100, 101, 150, 200, 300, 500));  // 400 is a zombie
+  const ProcessInfo& kthread = processes[1];
+  EXPECT_TRUE(kthread.kernel_thread);
+  EXPECT_TRUE(kthread.threads.empty());
+  EXPECT_TRUE(processes[2].kernel_thread);
+  const ProcessInfo& java = processes[6];
+  EXPECT_FALSE(java.kernel_thread);
+  EXPECT_EQ(java.comm, "java");
+  EXPECT_EQ(java.cgroup, "/user.slice/session-1.scope");
+  ASSERT_EQ(java.threads.size(), 3u);
+  EXPECT_EQ(java.threads[1].tid, 201);
+  EXPECT_EQ(java.threads[1].allowed, (CpuSet{4, 5}));
+  EXPECT_EQ(processes[5].comm, "noisy (x)");  // parentheses in the command
+  const ProcessInfo& lonely = processes[8];   // no task/, no cgroup file
+  EXPECT_EQ(lonely.cgroup, "");
+  ASSERT_EQ(lonely.threads.size(), 1u);
+  EXPECT_EQ(lonely.threads[0].allowed, CpuSet{5});
+}
+
+TEST(ScanProcessesTest, AnUnlistableRootThrowsNamingIt) {
+  try {
+    scan_processes(Procfs("/nonexistent/proc"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/proc"));
+  }
+}
+
+// --- exclusiveCpus ----------------------------------------------------------------------
+
+TEST(AuditExclusiveCpusTest, NamesEveryThreadOutsideTheHoldersByPidCommandAndCgroup) {
+  const AuditCheck check = audit_exclusive_cpus(node_config(), node_processes(), 0);
+  EXPECT_THAT(
+      check.errors,
+      ElementsAre(
+          "Process 1 (systemd, cgroup /init.scope) may run on CPUs 4 of the exclusive list "
+          "dataplane:4 held by 100 (allowed CPUs 0-7)",
+          // /kcm.slice/c10 is not beneath /kcm.slice/c1
+          "Process 150 (noisy (x), cgroup /kcm.slice/c10) may run on CPUs 4 of the exclusive "
+          "list dataplane:4 held by 100 (allowed CPUs 0-7)",
+          "Process 200 (java, cgroup /user.slice/session-1.scope), threads 201, 202, may run "
+          "on CPUs 4 of the exclusive list dataplane:4 held by 100 (allowed CPUs 0-7)",
+          "Process 1 (systemd, cgroup /init.scope) may run on CPUs 5 of the exclusive list "
+          "dataplane:5 held by 150 (allowed CPUs 0-7)",
+          // the child of 100's container is not 150's
+          "Process 101 (app worker, cgroup /kcm.slice/c1/sub) may run on CPUs 5 of the "
+          "exclusive list dataplane:5 held by 150 (allowed CPUs 0-7)",
+          "Process 200 (java, cgroup /user.slice/session-1.scope), threads 201, 202, may run "
+          "on CPUs 5 of the exclusive list dataplane:5 held by 150 (allowed CPUs 0-7)",
+          "Process 500 (lonely, cgroup unknown) may run on CPUs 5 of the exclusive list "
+          "dataplane:5 held by 150 (allowed CPUs 5)"));
+  EXPECT_EQ(check.violations, 7u);
+}
+
+TEST(AuditExclusiveCpusTest, LeavesOutTheAuditorAndFreeAndSharedLists) {
+  Config config = node_config();
+  config.pools.at("dataplane").lists.erase("5");
+  const AuditCheck check = audit_exclusive_cpus(config, node_processes(), /*self=*/1);
+  EXPECT_EQ(check.violations, 2u);  // 150 and 200 on 4; 6-7 is free, infra is shared
+  for (const auto& e : check.errors) EXPECT_THAT(e, testing::Not(HasSubstr("Process 1 ")));
+}
+
+TEST(AuditExclusiveCpusTest, TheRootCgroupMakesNobodyAHoldersOwn) {
+  Config config;
+  Pool dp{"dataplane", true, {}};
+  add_list(dp, "4", {2});  // a holder in "/" (a kernel thread's cgroup, here)
+  config.pools.emplace("dataplane", dp);
+  const AuditCheck check = audit_exclusive_cpus(config, node_processes(), 0);
+  EXPECT_EQ(check.violations, 5u);  // 1, 100, 101, 150, 200
+}
+
+// --- irqs -------------------------------------------------------------------------------
+
+TEST(AuditIrqsTest, NamesIrqsWithHandlersOnExclusiveCpusAndHintsAtIrqbalance) {
+  const auto check = audit_irqs(node_config(), Procfs(kNode + "/proc"), node_processes());
+  ASSERT_TRUE(check);
+  EXPECT_THAT(
+      check->errors,
+      ElementsAre("IRQ 24 (PCI-MSI 512000-edge eth0) may be delivered to exclusive CPUs 4-7 "
+                  "(dataplane:4, dataplane:5, dataplane:6-7): its smp_affinity_list is 0-7; "
+                  "echo 0-3 > /proc/irq/24/smp_affinity_list",
+                  "IRQ 27 (PCI-MSI 1048576-edge nvme0q1) may be delivered to exclusive CPUs 4,5 "
+                  "(dataplane:4, dataplane:5): its smp_affinity_list is 4,5; it allows no CPU "
+                  "outside the exclusive lists",
+                  "irqbalance (pid 300) is running and moves IRQs back onto any CPU it is not told "
+                  "to avoid: set IRQBALANCE_BANNED_CPULIST=4-7 in its environment file and restart "
+                  "it"));
+  EXPECT_EQ(check->violations, 2u);
+}
+
+TEST(AuditIrqsTest, NoIrqDirectoryMeansNoCheck) {
+  TempDir tmp;
+  EXPECT_FALSE(audit_irqs(node_config(), Procfs(tmp.path()), {}));
+}
+
+TEST(AuditIrqsTest, NoExclusiveCpusNoFindingsNoHint) {
+  Config config;
+  Pool infra{"infra", false, {}};
+  add_list(infra, "0-7", {});
+  config.pools.emplace("infra", infra);
+  const auto check = audit_irqs(config, Procfs(kNode + "/proc"), node_processes());
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->errors.empty());
+}
+
+// --- kubelet ----------------------------------------------------------------------------
+
+TEST(AuditKubeletTest, StaticAssignmentsOverlappingKcmListsAreNamed) {
+  const std::string state = kNode + "/kubelet/cpu_manager_state";
+  const AuditCheck check = audit_kubelet(node_config(), state);
+  ASSERT_EQ(check.errors.size(), 3u);
+  EXPECT_EQ(check.errors[0],
+            "The kubelet's static CPU manager (" + state +
+                ") assigns CPUs 5,6 to container \"app\" of pod "
+                "6f1c2d3e-aaaa-bbbb-cccc-000000000001: CPUs 5 are in kcm's list dataplane:5 "
+                "(give the kubelet --reserved-cpus covering kcm's CPUs, or its none policy)");
+  EXPECT_THAT(check.errors[1], HasSubstr("CPUs 6 are in kcm's list dataplane:6-7"));
+  EXPECT_THAT(check.errors[2], HasSubstr("container \"db\""));
+  EXPECT_EQ(check.violations, 3u);
+}
+
+TEST(AuditKubeletTest, NonePolicyAndAbsentFileAreQuiet) {
+  EXPECT_TRUE(audit_kubelet(node_config(), kNode + "/kubelet/none_state").errors.empty());
+  EXPECT_TRUE(audit_kubelet(node_config(), kNode + "/kubelet/absent").errors.empty());
+}
+
+TEST(AuditKubeletTest, MalformedStateThrowsNamingTheFile) {
+  TempDir tmp;
+  const std::string path = tmp / "state";
+  for (const char* text : {"{", "[]", R"({"policyName":"static","entries":{"p":{"c":"x"}}})",
+                           R"({"policyName":"static","entries":{"p":3}})"}) {
+    write_file(path, text);
+    try {
+      audit_kubelet(node_config(), path);
+      FAIL() << text;
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(path)) << text;
+    }
+  }
+}
+
+// --- hostSlices -------------------------------------------------------------------------
+
+TEST(AuditHostSlicesTest, SlicesOnExclusiveCpusGetTheirSystemctlCommand) {
+  const auto check = audit_host_slices(node_config(), kNode + "/sys/fs/cgroup");
+  ASSERT_TRUE(check);
+  EXPECT_THAT(check->errors,
+              ElementsAre("system.slice may run on exclusive CPUs 6 (dataplane:6-7): its "
+                          "cpuset.cpus.effective is 0-3,6; systemctl set-property system.slice "
+                          "AllowedCPUs=0-3",
+                          "init.scope may run on exclusive CPUs 4-7 (dataplane:4, dataplane:5, "
+                          "dataplane:6-7): its cpuset.cpus.effective is 0-7; systemctl "
+                          "set-property init.scope AllowedCPUs=0-3"));
+  EXPECT_EQ(check->violations, 2u);
+}
+
+TEST(AuditHostSlicesTest, NotCgroupV2WithCpusetMeansNoCheck) {
+  TempDir tmp;
+  EXPECT_FALSE(audit_host_slices(node_config(), tmp.path()));
+  write_file(tmp / "cgroup.controllers", "cpu memory\n");
+  EXPECT_FALSE(audit_host_slices(node_config(), tmp.path()));
+}
+
+}  // namespace
+}  // namespace kcm
