@@ -1,8 +1,6 @@
 // kcm reconcile: remove dead and reused PIDs (and their owner records), report mismatched
 // CPU masks (with --repair, kcm's extension, give them their lists' CPUs again),
 // optionally publish the report; with --interval, again and again.
-#include "reconcile.h"
-
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -15,6 +13,7 @@
 #include "k8s_client.h"
 #include "lock.h"
 #include "procfs.h"
+#include "reconcile.h"
 #include "report.h"
 
 namespace kcm::cli {
