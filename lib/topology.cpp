@@ -234,7 +234,7 @@ CpuSet numa_nodes_of(const std::map<int, int>& node_of_cpu, const CpuSet& cpus) 
 
 CpuSet local_memory_nodes(const std::string& sysfs_root, const CpuSet& cpus) {
   const std::map<int, int> node_of_cpu = read_node_map(sysfs_root);
-  const CpuSet nodes = numa_nodes_of(node_of_cpu, cpus);
+  CpuSet nodes = numa_nodes_of(node_of_cpu, cpus);
   if (node_of_cpu.empty()) return nodes;
   for (int node : nodes.cpus()) {
     if (!node_has_memory(sysfs_root, node)) {
