@@ -24,6 +24,7 @@
 #include "procfs.h"
 #include "reservation.h"
 #include "seccomp_filter.h"
+#include "topology.h"
 
 namespace {
 
@@ -97,6 +98,26 @@ void confine(const Args& args, const std::optional<kcm::CpusetCgroup>& cgroup,
   }
 }
 
+// The NUMA nodes of `cpus` when the container asks for memory: local, nullopt when it does
+// not. What cannot be done is refused naming the annotation, and pin() then rolls the
+// allocation back.
+std::optional<kcm::CpuSet> memory_nodes(const kcm::PoolRequest& request,
+                                        const std::optional<kcm::CpusetCgroup>& cgroup,
+                                        const kcm::CpuSet& cpus, const std::string& sysfs_root) {
+  if (request.memory_local_annotation.empty()) return std::nullopt;
+  const std::string asked_by = "annotation " + kcm::quote(request.memory_local_annotation) + "=" +
+                               kcm::quote(kcm::kMemoryLocal);
+  if (!cgroup) {
+    throw kcm::Error(asked_by + ": the container is in the root cpuset cgroup, " +
+                     "whose cpuset.mems cannot be narrowed");
+  }
+  try {
+    return kcm::local_memory_nodes(sysfs_root, cpus);
+  } catch (const kcm::Error& e) {
+    throw kcm::with_context(asked_by, e);
+  }
+}
+
 // prestart / createRuntime: the container's init process gets the lists it asks for, in
 // `cgroup` as container_cgroup found it.
 int pin_container(const kcm::ConfigDir& dir, const kcm::OciState& state,
@@ -109,7 +130,10 @@ int pin_container(const kcm::ConfigDir& dir, const kcm::OciState& state,
       "annotation " + kcm::quote(request.pool_annotation) + "=" + kcm::quote(request.pool);
   const kcm::Reservation r = kcm::pin(
       dir, holder, {request.pool, request.count, asked_by},
-      [&](const kcm::CpuSet& cpus) { kcm::apply_to_container(procfs, state.pid, cgroup, cpus); },
+      [&](const kcm::CpuSet& cpus) {
+        kcm::apply_to_container(procfs, state.pid, cgroup, cpus,
+                                memory_nodes(request, cgroup, cpus, sysfs_root));
+      },
       lock, sysfs_root);
   spdlog::info("pinned pid {} to CPUs {} of pool {}{}", state.pid, r.cpus.to_string(), request.pool,
                r.existing ? " (again)" : "");

@@ -1,6 +1,7 @@
 #include "allocator.h"
 
 #include <algorithm>
+#include <set>
 
 #include "error.h"
 
@@ -13,6 +14,19 @@ std::vector<const CpuList*> by_first_cpu(const Pool& pool) {
   std::sort(lists.begin(), lists.end(),
             [](const CpuList* a, const CpuList* b) { return a->cpus.first() < b->cpus.first(); });
   return lists;
+}
+
+// The nodes of the chosen lists, ascending; none when the map is empty (not read).
+void add_nodes(Choice& choice, const std::vector<const CpuList*>& chosen,
+               const std::map<int, int>& node_of_cpu) {
+  if (node_of_cpu.empty()) return;
+  std::set<int> nodes;
+  for (const CpuList* l : chosen) {
+    for (int cpu : l->cpus.cpus()) {
+      if (auto it = node_of_cpu.find(cpu); it != node_of_cpu.end()) nodes.insert(it->second);
+    }
+  }
+  choice.nodes.assign(nodes.begin(), nodes.end());
 }
 
 }  // namespace
@@ -39,6 +53,7 @@ Choice choose_lists(const Pool& pool, int count, const std::map<int, int>& node_
   if (pool.lists.empty()) throw Error(who + " has no CPU lists");
   const std::vector<const CpuList*> lists = by_first_cpu(pool);
   Choice choice;
+  for (const CpuList* l : lists) choice.free_lists += l->tasks.empty() ? 1 : 0;
 
   if (!pool.exclusive) {
     if (count != 1) {
@@ -49,6 +64,9 @@ Choice choose_lists(const Pool& pool, int count, const std::map<int, int>& node_
       if (l->tasks.size() < best->tasks.size()) best = l;
     }
     choice.lists.push_back(best->name);
+    choice.rule = kRuleSharedLeastLoaded;
+    choice.other_candidates = static_cast<int>(lists.size()) - 1;
+    add_nodes(choice, {best}, node_of_cpu);
     return choice;
   }
 
@@ -77,7 +95,13 @@ Choice choose_lists(const Pool& pool, int count, const std::map<int, int>& node_
   }
   const std::vector<const CpuList*>& source = best != nullptr ? *best : free;
   choice.spans_nodes = best == nullptr;
-  for (int i = 0; i < count; ++i) choice.lists.push_back(source[i]->name);
+  choice.rule = node_of_cpu.empty()  ? kRuleLowestFree
+                : choice.spans_nodes ? kRuleAcrossNodes
+                                     : kRuleSingleNode;
+  choice.other_candidates = static_cast<int>(free.size()) - count;
+  const std::vector<const CpuList*> chosen(source.begin(), source.begin() + count);
+  for (const CpuList* l : chosen) choice.lists.push_back(l->name);
+  add_nodes(choice, chosen, node_of_cpu);
   return choice;
 }
 

@@ -17,9 +17,22 @@
 
 namespace kcm {
 
+// Which rule chose, as an owner record's reason names it (owner.h AllocationReason).
+inline constexpr char kRuleSharedLeastLoaded[] = "shared-least-loaded";
+inline constexpr char kRuleLowestFree[] = "exclusive-lowest-free";  // one list: no node map
+inline constexpr char kRuleSingleNode[] = "exclusive-single-node";
+inline constexpr char kRuleAcrossNodes[] = "exclusive-across-nodes";
+
 struct Choice {
   std::vector<CpuListName> lists;  // ascending by first CPU
   bool spans_nodes = false;
+  // Why, from the same snapshot: the rule, the pool's lists without tasks, how many other
+  // lists it could have given (exclusive: the free ones not taken; shared: the other
+  // lists), and the NUMA nodes of the chosen lists (empty when node_of_cpu was).
+  const char* rule = kRuleLowestFree;
+  int free_lists = 0;
+  int other_candidates = 0;
+  std::vector<int> nodes;
 };
 
 // node_of_cpu: CPU -> NUMA node (topology.h read_node_map); CPUs it lacks count as node

@@ -77,6 +77,13 @@ std::optional<PoolRequest> pool_request(const std::map<std::string, std::string>
   }
   const std::string cores_key = choose_key(annotations, kCoresAnnotation, name);
   if (!cores_key.empty()) request.count = parse_cores(cores_key, annotations.at(cores_key));
+  const std::string memory_key = choose_key(annotations, kMemoryAnnotation, name);
+  if (!memory_key.empty()) {
+    if (const std::string& value = annotations.at(memory_key); value != kMemoryLocal) {
+      throw invalid(memory_key, value, "not a memory policy: the only one is \"local\"");
+    }
+    request.memory_local_annotation = memory_key;
+  }
   return request;
 }
 

@@ -3,6 +3,7 @@
 //
 //   kcm.intel.com/pool[.<container-name>]   pool name; the suffixed key wins
 //   kcm.intel.com/cores[.<container-name>]  number of CPU lists, 1..64, default 1
+//   kcm.intel.com/memory[.<container-name>] "local": cpuset.mems to the CPUs' NUMA nodes
 //
 // The container name comes from io.kubernetes.cri.container-name (containerd) or
 // io.kubernetes.container.name (CRI-O); without one only the unsuffixed keys apply.
@@ -21,15 +22,21 @@ namespace kcm {
 
 inline constexpr char kPoolAnnotation[] = "kcm.intel.com/pool";
 inline constexpr char kCoresAnnotation[] = "kcm.intel.com/cores";
+inline constexpr char kMemoryAnnotation[] = "kcm.intel.com/memory";
+inline constexpr char kMemoryLocal[] = "local";
 inline constexpr int kMaxCores = 64;
 
 struct PoolRequest {
   PoolName pool;
   int count = 1;
   std::string pool_annotation;  // the key that chose the pool
+  // kcm.intel.com/memory: local (opt-in, as the kubelet's memory manager is): the key
+  // that asked for it, "" when none did.
+  std::string memory_local_annotation;
 };
 
-// nullopt when the container does not ask for CPUs or is a pod sandbox. Throws a usage
+// nullopt when the container does not ask for CPUs or is a pod sandbox (a memory
+// annotation alone asks for nothing: it applies to the CPUs a pool gives). Throws a usage
 // Error naming the annotation and its value when a kcm annotation is invalid.
 std::optional<PoolRequest> pool_request(const std::map<std::string, std::string>& annotations);
 

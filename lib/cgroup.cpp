@@ -145,9 +145,22 @@ std::optional<CpusetCgroup> cpuset_cgroup_of(const Procfs& procfs, pid_t pid,
   return find_cpuset_cgroup(*cgroup, read_file(mountinfo_path), cgroup_path, mountinfo_path);
 }
 
-void write_cpuset(const CpusetCgroup& cgroup, const CpuSet& cpus) {
+CpuSet read_cpuset_cpus(const CpusetCgroup& cgroup) {
   const std::string path = join_path(cgroup.dir, "cpuset.cpus");
-  const std::string text = cpus.to_string();
+  try {
+    return CpuSet::parse(read_file(path));
+  } catch (const Error& e) {
+    throw with_context("read " + quote(path), e);
+  }
+}
+
+namespace {
+
+// Writes `values` to the cgroup's `file` and checks what the kernel made of it in `check`.
+void write_checked(const CpusetCgroup& cgroup, const std::string& file,
+                   const std::string& check_file, const CpuSet& values) {
+  const std::string path = join_path(cgroup.dir, file);
+  const std::string text = values.to_string();
   {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) {
@@ -160,12 +173,21 @@ void write_cpuset(const CpusetCgroup& cgroup, const CpuSet& cpus) {
       throw op_error("write " + text + " to", path, std::strerror(errno));
     }
   }
-  const std::string check =
-      join_path(cgroup.dir, cgroup.v2 ? "cpuset.cpus.effective" : "cpuset.cpus");
+  const std::string check = join_path(cgroup.dir, check_file);
   CpuSet got = CpuSet::parse(read_file(check));
-  if (got != cpus) {
+  if (got != values) {
     throw op_error("verify", check, "reads " + got.to_string() + " after writing " + text);
   }
+}
+
+}  // namespace
+
+void write_cpuset(const CpusetCgroup& cgroup, const CpuSet& cpus) {
+  write_checked(cgroup, "cpuset.cpus", cgroup.v2 ? "cpuset.cpus.effective" : "cpuset.cpus", cpus);
+}
+
+void write_cpuset_mems(const CpusetCgroup& cgroup, const CpuSet& nodes) {
+  write_checked(cgroup, "cpuset.mems", cgroup.v2 ? "cpuset.mems.effective" : "cpuset.mems", nodes);
 }
 
 }  // namespace kcm

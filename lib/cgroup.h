@@ -39,9 +39,17 @@ std::optional<CpusetCgroup> find_cpuset_cgroup(const std::string& proc_cgroup,
 std::optional<CpusetCgroup> cpuset_cgroup_of(const Procfs& procfs, pid_t pid,
                                              const std::string& mountinfo_path);
 
+// What cpuset.cpus of `cgroup` holds now (v2: empty when nothing was written). Throws
+// Error naming the file.
+CpuSet read_cpuset_cpus(const CpusetCgroup& cgroup);
+
 // Writes cpuset.cpus and reads it back: v2 checks cpuset.cpus.effective, which the kernel
 // narrows to what the parent allows; v1 checks cpuset.cpus. Throws Error naming the file
 // when the write fails or the read-back differs.
 void write_cpuset(const CpusetCgroup& cgroup, const CpuSet& cpus);
+
+// Writes cpuset.mems (NUMA node numbers, in list format) and reads it back, as
+// write_cpuset does cpuset.cpus (v2: cpuset.mems.effective).
+void write_cpuset_mems(const CpusetCgroup& cgroup, const CpuSet& nodes);
 
 }  // namespace kcm

@@ -37,7 +37,8 @@ constexpr std::uint64_t kConfDir = kRead | LANDLOCK_ACCESS_FS_WRITE_FILE |
                                    LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_MAKE_REG |
                                    LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
                                    LANDLOCK_ACCESS_FS_REFER;
-// cgroup.h write_cpuset: cpuset.cpus opened O_WRONLY|O_TRUNC, then read back.
+// cgroup.h write_cpuset and write_cpuset_mems (memory: local): cpuset.cpus and cpuset.mems
+// opened O_WRONLY|O_TRUNC, then read back.
 constexpr std::uint64_t kCgroupFiles =
     LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE;
 

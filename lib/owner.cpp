@@ -22,10 +22,23 @@ std::string owner_file_stem(const std::string& owner) {
   return safe ? owner : std::string(kHashedStemPrefix) + sha256_hex(owner);
 }
 
+namespace {
+
+nlohmann::json reason_json(const AllocationReason& r) {
+  return {{"candidates", r.other_candidates},
+          {"freeLists", r.free_lists},
+          {"isolated", r.isolated},
+          {"numaNodes", r.numa_nodes},
+          {"rule", r.rule}};
+}
+
+}  // namespace
+
 std::string owner_to_json(const Owner& o) {
   nlohmann::json j = {{"owner", o.owner},          {"pid", o.pid},
                       {"startTime", o.start_time}, {"pool", o.pool},
                       {"cpuLists", o.cpu_lists},   {"created", o.created}};
+  if (o.reason) j["reason"] = reason_json(*o.reason);
   return j.dump(2) + "\n";
 }
 
@@ -44,6 +57,28 @@ std::uint64_t unsigned_field(const nlohmann::json& j, const char* key, std::uint
   return v.get<std::uint64_t>();
 }
 
+// The bounds of a reason's numbers: a pool has at most as many lists as CPUs.
+constexpr std::uint64_t kMaxCount = 1U << 20;
+
+AllocationReason reason_from_json(const nlohmann::json& j, const std::string& display) {
+  if (!j.is_object()) throw op_error("parse", display, "\"reason\" must be an object");
+  AllocationReason r;
+  r.rule = j.at("rule").get<std::string>();
+  for (const nlohmann::json& node : j.at("numaNodes")) {
+    if (!node.is_number_unsigned() || node.get<std::uint64_t>() > kMaxCount) {
+      throw op_error("parse", display, "\"numaNodes\" must hold node numbers, not " + node.dump());
+    }
+    r.numa_nodes.push_back(static_cast<int>(node.get<std::uint64_t>()));
+  }
+  const nlohmann::json& isolated = j.at("isolated");
+  if (!isolated.is_boolean())
+    throw op_error("parse", display, "\"isolated\" must be true or false");
+  r.isolated = isolated.get<bool>();
+  r.free_lists = static_cast<int>(unsigned_field(j, "freeLists", kMaxCount, display));
+  r.other_candidates = static_cast<int>(unsigned_field(j, "candidates", kMaxCount, display));
+  return r;
+}
+
 }  // namespace
 
 Owner owner_from_json(const std::string& text, const std::string& display) {
@@ -60,6 +95,7 @@ Owner owner_from_json(const std::string& text, const std::string& display) {
       o.cpu_lists.push_back(CpuListName::parse_in(list, "parse", display));
     }
     o.created = j.value("created", "");
+    if (auto it = j.find("reason"); it != j.end()) o.reason = reason_from_json(*it, display);
     if (o.pid <= 0) throw op_error("parse", display, "pid must be positive");
     return o;
   } catch (const nlohmann::json::exception& e) {

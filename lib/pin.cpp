@@ -53,9 +53,15 @@ Reservation pin(const ConfigDir& dir, const Holder& holder, const PinRequest& re
 }
 
 void apply_to_container(const Procfs& procfs, pid_t pid, const std::optional<CpusetCgroup>& cgroup,
-                        const CpuSet& cpus) {
+                        const CpuSet& cpus, const std::optional<CpuSet>& mems) {
+  if (mems && !cgroup) {
+    throw op_error("set NUMA memory nodes " + mems->to_string() + " of",
+                   "pid " + std::to_string(pid),
+                   "it is in the root cpuset cgroup, whose cpuset.mems cannot be narrowed");
+  }
   if (cgroup) {
     write_cpuset(*cgroup, cpus);
+    if (mems) write_cpuset_mems(*cgroup, *mems);
   } else {
     spdlog::info("pid {} is in the root cpuset cgroup: setting affinity only", pid);
   }

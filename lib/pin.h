@@ -61,9 +61,12 @@ Reservation pin(const ConfigDir& dir, const Holder& holder, const PinRequest& re
 // `cgroup` (which whatever the container forks inherits; the caller looks it up once,
 // with cpuset_cgroup_of, as the hook must before its sandbox) and as the affinity of every
 // thread (listed through `procfs`), which is all a process in the root cgroup (nullopt)
-// can get: the root cpuset cannot be narrowed. Throws when the process is gone.
+// can get: the root cpuset cannot be narrowed. With `mems` (kcm.intel.com/memory: local,
+// the NUMA nodes topology.h local_memory_nodes gives) the cgroup's cpuset.mems is set to
+// them after its CPUs; a container in the root cgroup cannot have that, and is refused
+// before anything is written. Throws when the process is gone.
 void apply_to_container(const Procfs& procfs, pid_t pid, const std::optional<CpusetCgroup>& cgroup,
-                        const CpuSet& cpus);
+                        const CpuSet& cpus, const std::optional<CpuSet>& mems = std::nullopt);
 
 // Runs `body` while `holder` holds its lists (kcm isolate runs its command so), then gives
 // them back: release() when `body` returns, release_after_failure() when it throws, and

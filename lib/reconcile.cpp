@@ -5,6 +5,8 @@
 #include <set>
 #include <utility>
 
+#include "affinity.h"
+#include "cgroup.h"
 #include "error.h"
 
 namespace kcm {
@@ -249,6 +251,94 @@ std::vector<std::string> ownership_errors(const Config& config, const std::vecto
 void apply_reconcile(const ConfigDir& dir, const Reconciliation& found) {
   for (const TasksRewrite& r : found.rewrites) dir.write_tasks(r.pool, r.list, r.tasks);
   for (const Owner& o : found.stale_owners) dir.remove_owner(o.owner);
+}
+
+namespace {
+
+// Each PID's expected CPUs: the union of the lists whose tasks name it, and its pool.
+std::map<pid_t, std::pair<std::string, CpuSet>> expected_cpus(const Config& config) {
+  std::map<pid_t, std::pair<std::string, CpuSet>> out;
+  for (const auto& [pool_name, pool] : config.pools) {
+    for (const auto& [list_name, list] : pool.lists) {
+      for (pid_t pid : list.tasks) {
+        auto& [pool_of, cpus] = out[pid];
+        if (pool_of.empty()) pool_of = pool_name;
+        cpus.add(list.cpus);
+      }
+    }
+  }
+  return out;
+}
+
+// Whether the PID's holder is a container: a record names it, and not as kcm isolate.
+bool container_holder(const std::vector<Owner>& owners, const MismatchedTask& task) {
+  return std::any_of(owners.begin(), owners.end(), [&](const Owner& o) {
+    return o.pid == task.pid && o.pool == task.pool &&
+           o.owner != "isolate-" + std::to_string(task.pid);
+  });
+}
+
+// A container's cpuset cgroup, rewritten when it no longer allows exactly `expected`.
+// Returns the directory written, "" when none was.
+std::string repair_cgroup(const Procfs& procfs, pid_t pid, const std::string& mountinfo_path,
+                          const CpuSet& expected) {
+  const std::optional<CpusetCgroup> cgroup = cpuset_cgroup_of(procfs, pid, mountinfo_path);
+  if (!cgroup || read_cpuset_cpus(*cgroup) == expected) return "";
+  write_cpuset(*cgroup, expected);
+  return cgroup->dir;
+}
+
+void add_error(MaskRepair& repair, const std::string& error) {
+  repair.error += (repair.error.empty() ? "" : "; ") + error;
+}
+
+}  // namespace
+
+std::vector<MaskRepair> repair_masks(const Config& config, const std::vector<Owner>& owners,
+                                     const Reconciliation& found, const Procfs& procfs,
+                                     const std::string& mountinfo_path) {
+  const auto expected = expected_cpus(config);
+  std::vector<MaskRepair> repairs;
+  std::set<pid_t> seen;
+  for (const MismatchedTask& task : found.report.mismatched) {
+    auto it = expected.find(task.pid);
+    if (it == expected.end() || task.actual == it->second.second || !seen.insert(task.pid).second) {
+      continue;
+    }
+    MaskRepair repair{task.pid, it->second.first, it->second.second, task.actual, "", ""};
+    if (container_holder(owners, task)) {
+      // First: on cgroup v2 a rewritten cpuset.cpus resets its tasks' affinity.
+      try {
+        repair.cgroup = repair_cgroup(procfs, task.pid, mountinfo_path, repair.expected);
+      } catch (const Error& e) {
+        add_error(repair, e.what());
+      }
+    }
+    try {
+      if (set_affinity_all(procfs.threads(task.pid), repair.expected) == 0) {
+        add_error(repair,
+                  "set CPU affinity of \"pid " + std::to_string(task.pid) + "\": process is gone");
+      }
+    } catch (const Error& e) {
+      add_error(repair, e.what());
+    }
+    repairs.push_back(std::move(repair));
+  }
+  return repairs;
+}
+
+nlohmann::json repairs_json(const std::vector<MaskRepair>& repairs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const MaskRepair& r : repairs) {
+    nlohmann::json entry = {{"cpus", r.expected.to_string()},
+                            {"pid", r.pid},
+                            {"pool", r.pool},
+                            {"previousCpus", r.previous.cpus()}};
+    if (!r.cgroup.empty()) entry["cgroup"] = r.cgroup;
+    if (!r.error.empty()) entry["error"] = r.error;
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 constexpr char kEarlierBootError[] =

@@ -48,6 +48,32 @@ Reconciliation judge_reconcile(const Config& config, const std::vector<Owner>& o
 // stale owner records. Tasks go first, as in reservation.h release().
 void apply_reconcile(const ConfigDir& dir, const Reconciliation& found);
 
+// What `kcm reconcile --repair` did to one holder whose CPU mask no longer matched.
+struct MaskRepair {
+  pid_t pid = 0;
+  std::string pool;
+  CpuSet expected;     // the union of the lists whose tasks name the PID
+  CpuSet previous;     // its Cpus_allowed_list before the repair
+  std::string cgroup;  // the cpuset cgroup whose cpuset.cpus was rewritten; "" when none was
+  std::string error;   // why the repair failed; "" when it succeeded
+};
+
+// Under the caller's exclusive lock, after apply_reconcile: gives every task that `found`
+// reports in mismatchedCpuMasks the CPUs of all the lists that name it (a holder of two
+// lists runs on both, which the report counts as a mismatch for each: such a holder is
+// left alone), on every one of its threads. A container's holder (a record that is not
+// `isolate-<pid>`'s) whose cpuset cgroup no longer allows exactly those CPUs gets its
+// cpuset.cpus rewritten first (through `mountinfo_path`); kcm isolate only ever set the
+// affinity, so its cgroup is left alone. A failure is recorded in its entry, not thrown:
+// one holder that cannot be repaired does not keep the others unrepaired. Sorted by PID.
+std::vector<MaskRepair> repair_masks(const Config& config, const std::vector<Owner>& owners,
+                                     const Reconciliation& found, const Procfs& procfs,
+                                     const std::string& mountinfo_path);
+
+// [{"cgroup"?, "cpus", "error"?, "pid", "pool", "previousCpus": [..]}]: the
+// "repairedCpuMasks" of `kcm reconcile --repair` (docs/cli.md).
+nlohmann::json repairs_json(const std::vector<MaskRepair>& repairs);
+
 // What breaks the rule that an exclusive list has one holder and a holder's record and
 // tasks agree: exclusive lists whose tasks name more than one process that is not
 // provably gone, records of holders that are gone, records naming a list whose tasks lack

@@ -6,6 +6,7 @@
 
 #include "allocator.h"
 #include "error.h"
+#include "explain.h"
 #include "procfs.h"
 #include "topology.h"
 
@@ -152,6 +153,9 @@ Reservation reserve(const ConfigDir& dir, const ReservationRequest& request,
     }
     out.record = Owner{request.owner, request.pid,  request.start_time,
                        request.pool,  choice.lists, rfc3339_now()};
+    CpuSet chosen;
+    for (const CpuListName& name : choice.lists) chosen.add(pool.lists.at(name).cpus);
+    out.record.reason = allocation_reason(choice, chosen, sysfs_root);
     dir.write_owner(out.record);
     write_tasks_of(dir, pool, out.record, choice.lists);
   }

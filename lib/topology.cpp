@@ -4,6 +4,7 @@
 #include <charconv>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <system_error>
 
 #include "error.h"
@@ -175,6 +176,73 @@ std::map<int, int> read_node_map(const std::string& sysfs_root) {
     }
   }
   return map;
+}
+
+std::vector<int> nodes_of_cpus(const std::string& sysfs_root, const CpuSet& cpus) {
+  std::set<int> nodes;
+  for (int cpu : cpus.cpus()) {
+    const std::string dir = join_path(sysfs_root, "devices/system/cpu/cpu" + std::to_string(cpu));
+    std::optional<UniqueFd> fd = if_found([&] { return open_dir(dir); });
+    if (!fd) continue;
+    for (const DirEntry& entry : list_dir(fd->get(), dir)) {
+      std::string_view name = entry.name;
+      if (!name.starts_with("node")) continue;
+      name.remove_prefix(4);
+      int node = 0;
+      auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), node);
+      if (!name.empty() && ec == std::errc() && end == name.data() + name.size()) {
+        nodes.insert(node);
+      }
+    }
+  }
+  return {nodes.begin(), nodes.end()};
+}
+
+CpuSet read_isolated(const std::string& sysfs_root) {
+  return read_set(join_path(sysfs_root, "devices/system/cpu/isolated"), CpuSet::parse)
+      .value_or(CpuSet{});
+}
+
+bool node_has_memory(const std::string& sysfs_root, int node) {
+  const std::string node_dir = join_path(sysfs_root, "devices/system/node");
+  if (auto nodes = read_set(join_path(node_dir, "has_memory"), CpuSet::parse)) {
+    return nodes->contains(node);
+  }
+  const std::string meminfo = join_path(node_dir, "node" + std::to_string(node) + "/meminfo");
+  // "Node 0 MemTotal:       16333852 kB"
+  const std::string text = read_file(meminfo);
+  const std::size_t at = text.find("MemTotal:");
+  if (at == std::string::npos) throw op_error("parse", meminfo, "no MemTotal line");
+  std::size_t digits = text.find_first_of("0123456789", at);
+  if (digits == std::string::npos) throw op_error("parse", meminfo, "no MemTotal value");
+  return text.compare(digits, 2, "0 ") != 0;
+}
+
+CpuSet numa_nodes_of(const std::map<int, int>& node_of_cpu, const CpuSet& cpus) {
+  CpuSet nodes;
+  if (node_of_cpu.empty()) {
+    nodes.add(0);  // no node directory: one node, 0, as cpuset.mems then reads
+    return nodes;
+  }
+  for (int cpu : cpus.cpus()) {
+    auto it = node_of_cpu.find(cpu);
+    if (it == node_of_cpu.end()) throw Error("CPU " + std::to_string(cpu) + " is on no NUMA node");
+    nodes.add(it->second);
+  }
+  return nodes;
+}
+
+CpuSet local_memory_nodes(const std::string& sysfs_root, const CpuSet& cpus) {
+  const std::map<int, int> node_of_cpu = read_node_map(sysfs_root);
+  CpuSet nodes = numa_nodes_of(node_of_cpu, cpus);
+  if (node_of_cpu.empty()) return nodes;
+  for (int node : nodes.cpus()) {
+    if (!node_has_memory(sysfs_root, node)) {
+      throw Error("NUMA node " + std::to_string(node) + " of CPUs " + cpus.to_string() +
+                  " has no memory");
+    }
+  }
+  return nodes;
 }
 
 }  // namespace kcm

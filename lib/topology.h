@@ -52,4 +52,30 @@ class Topology {
 // directory (then every CPU counts as one node).
 std::map<int, int> read_node_map(const std::string& sysfs_root);
 
+// The NUMA nodes of `cpus`, ascending, from the nodeN entries of each
+// <sysfs_root>/devices/system/cpu/cpuM directory: one small directory read per CPU, not a
+// pass over the node tree (the hook's path, for the owner record's reason). Empty on a
+// kernel without NUMA (no such entries).
+std::vector<int> nodes_of_cpus(const std::string& sysfs_root, const CpuSet& cpus);
+
+// <sysfs_root>/devices/system/cpu/isolated (isolcpus=); empty when absent.
+CpuSet read_isolated(const std::string& sysfs_root);
+
+// Whether NUMA node `node` has memory: its number in <sysfs_root>/devices/system/node/
+// has_memory, or where that file is absent (kernels before 2.6.35), a MemTotal above 0 in
+// node<node>/meminfo. Throws a not-found Error when neither file exists.
+bool node_has_memory(const std::string& sysfs_root, int node);
+
+// The NUMA nodes of `cpus` in `node_of_cpu` (read_node_map); an empty map (a kernel
+// without NUMA) is node 0 for all. Throws Error "CPU 7 is on no NUMA node".
+CpuSet numa_nodes_of(const std::map<int, int>& node_of_cpu, const CpuSet& cpus);
+
+// The NUMA nodes whose memory is local to `cpus`, for kcm.intel.com/memory: local
+// (docs/hook.md): numa_nodes_of the node map, each node checked with node_has_memory
+// (not on a kernel without NUMA: its one node has the memory). Throws Error naming what cannot be
+// done:
+//   CPU 7 is on no NUMA node
+//   NUMA node 2 of CPUs 4,12 has no memory
+CpuSet local_memory_nodes(const std::string& sysfs_root, const CpuSet& cpus);
+
 }  // namespace kcm

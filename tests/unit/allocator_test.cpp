@@ -161,6 +161,43 @@ TEST(AllocatorTest, CountBelowOneIsAUsageError) {
   EXPECT_EQ(t.exit_code, kExitUsage);
 }
 
+// --- the reason a choice records (owner.h AllocationReason) -----------------------------
+
+TEST(AllocatorReasonTest, ExclusiveCountsFreeListsAndTheOthersItCouldHaveGiven) {
+  Choice c = choose_lists(dataplane({2000}), 1, {});
+  EXPECT_STREQ(c.rule, kRuleLowestFree);  // one list: no node map was read
+  EXPECT_EQ(c.free_lists, 3);
+  EXPECT_EQ(c.other_candidates, 2);
+  EXPECT_TRUE(c.nodes.empty());
+}
+
+TEST(AllocatorReasonTest, ExclusiveOnOneNodeNamesIt) {
+  Choice c = choose_lists(
+      dataplane(), 2, nodes({{4, 0}, {12, 0}, {5, 1}, {13, 1}, {6, 1}, {14, 1}, {7, 0}, {15, 0}}));
+  EXPECT_STREQ(c.rule, kRuleSingleNode);
+  EXPECT_EQ(c.free_lists, 4);
+  EXPECT_EQ(c.other_candidates, 2);
+  EXPECT_THAT(c.nodes, ElementsAre(0));
+}
+
+TEST(AllocatorReasonTest, ExclusiveAcrossNodesNamesThemAll) {
+  Choice c =
+      choose_lists(dataplane({1}, {2}), 2,
+                   nodes({{4, 0}, {12, 0}, {5, 0}, {13, 0}, {6, 0}, {14, 0}, {7, 1}, {15, 1}}));
+  EXPECT_STREQ(c.rule, kRuleAcrossNodes);
+  EXPECT_EQ(c.free_lists, 2);
+  EXPECT_EQ(c.other_candidates, 0);
+  EXPECT_THAT(c.nodes, ElementsAre(0, 1));
+}
+
+TEST(AllocatorReasonTest, SharedCountsTheOtherListsAsCandidates) {
+  Choice c =
+      choose_lists(make_pool("infra", false, {{"0-1", {1, 2}}, {"2-3", {3}}, {"8", {}}}), 1, {});
+  EXPECT_STREQ(c.rule, kRuleSharedLeastLoaded);
+  EXPECT_EQ(c.free_lists, 1);
+  EXPECT_EQ(c.other_candidates, 2);
+}
+
 TEST(NodeOfListTest, MajorityNodeWins) {
   EXPECT_EQ(node_of_list(CpuSet{0, 1, 2}, nodes({{0, 0}, {1, 3}, {2, 3}})), 3);
 }

@@ -119,6 +119,45 @@ TEST(AnnotationsTest, InvalidContainerSpecificCoresNamesItsKey) {
   EXPECT_NE(msg.find("\"kcm.intel.com/cores.app\"=\"0\""), std::string::npos) << msg;
 }
 
+TEST(AnnotationsTest, MemoryIsNotAskedForByDefault) {
+  EXPECT_EQ(pool_request({{"kcm.intel.com/pool", "dataplane"}})->memory_local_annotation, "");
+}
+
+TEST(AnnotationsTest, MemoryLocalIsRecordedWithItsKey) {
+  auto r = pool_request({{"kcm.intel.com/pool", "dataplane"}, {"kcm.intel.com/memory", "local"}});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->memory_local_annotation, "kcm.intel.com/memory");
+}
+
+TEST(AnnotationsTest, ContainerSpecificMemoryWinsOverPodWide) {
+  auto r = pool_request({{"io.kubernetes.cri.container-name", "app"},
+                         {"kcm.intel.com/pool", "dataplane"},
+                         {"kcm.intel.com/memory", "remote"},
+                         {"kcm.intel.com/memory.app", "local"}});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->memory_local_annotation, "kcm.intel.com/memory.app");
+}
+
+TEST(AnnotationsTest, MemoryOfAnotherContainerIsIgnored) {
+  auto r = pool_request({{"io.kubernetes.cri.container-name", "app"},
+                         {"kcm.intel.com/pool", "dataplane"},
+                         {"kcm.intel.com/memory.sidecar", "local"}});
+  EXPECT_EQ(r->memory_local_annotation, "");
+}
+
+TEST(AnnotationsTest, MemoryWithoutPoolAsksForNothing) {
+  EXPECT_FALSE(pool_request({{"kcm.intel.com/memory", "local"}}).has_value());
+}
+
+TEST(AnnotationsTest, OtherMemoryValuesAreUsageErrors) {
+  for (const char* v : {"", "Local", "local ", "remote", "interleave", "0"}) {
+    EXPECT_EQ(usage_error_of({{"kcm.intel.com/pool", "dataplane"}, {"kcm.intel.com/memory", v}}),
+              "annotation \"kcm.intel.com/memory\"=\"" + std::string(v) +
+                  "\": not a memory policy: the only one is \"local\"")
+        << v;
+  }
+}
+
 TEST(AnnotationsTest, InvalidPoolNameIsUsageErrorNamingAnnotationAndValue) {
   EXPECT_EQ(usage_error_of({{"kcm.intel.com/pool", "../etc"}}),
             "annotation \"kcm.intel.com/pool\"=\"../etc\": not a pool name: must match "

@@ -226,6 +226,66 @@ TEST(OwnerJsonTest, LargestStartTimeIsAccepted) {
   EXPECT_EQ(o.start_time, 18446744073709551615ULL);
 }
 
+// --- the reason (kcm's extension of the record) -----------------------------------------
+
+Owner with_reason() {
+  Owner o = sample();
+  o.reason = AllocationReason{"exclusive-single-node", {1}, true, 4, 2};
+  return o;
+}
+
+TEST(OwnerReasonTest, IsWrittenAfterTheOtherKeysInSortedOrder) {
+  EXPECT_EQ(owner_to_json(with_reason()),
+            "{\n"
+            "  \"cpuLists\": [\n"
+            "    \"4,12\",\n"
+            "    \"5,13\"\n"
+            "  ],\n"
+            "  \"created\": \"2026-11-30T04:17:45Z\",\n"
+            "  \"owner\": \"c0ffee\",\n"
+            "  \"pid\": 2000,\n"
+            "  \"pool\": \"dataplane\",\n"
+            "  \"reason\": {\n"
+            "    \"candidates\": 2,\n"
+            "    \"freeLists\": 4,\n"
+            "    \"isolated\": true,\n"
+            "    \"numaNodes\": [\n"
+            "      1\n"
+            "    ],\n"
+            "    \"rule\": \"exclusive-single-node\"\n"
+            "  },\n"
+            "  \"startTime\": 123456\n"
+            "}\n");
+}
+
+TEST(OwnerReasonTest, RoundTrips) {
+  EXPECT_EQ(owner_from_json(owner_to_json(with_reason()), "f"), with_reason());
+  Owner unknown_nodes = with_reason();
+  unknown_nodes.reason->numa_nodes.clear();
+  EXPECT_EQ(owner_from_json(owner_to_json(unknown_nodes), "f"), unknown_nodes);
+}
+
+TEST(OwnerReasonTest, RecordsWithoutOneStillParse) {
+  EXPECT_EQ(owner_from_json(owner_to_json(sample()), "f").reason, std::nullopt);
+}
+
+TEST(OwnerReasonTest, MalformedReasonIsRefusedNamingTheFile) {
+  const std::string head =
+      R"({"owner":"c1","pid":7,"startTime":9,"pool":"infra","cpuLists":["0-2"],"reason":)";
+  for (const std::string& reason :
+       {std::string("[]"), std::string(R"({"rule":"x"})"),
+        std::string(
+            R"({"rule":"x","numaNodes":[-1],"isolated":false,"freeLists":0,"candidates":0})"),
+        std::string(R"({"rule":"x","numaNodes":[0],"isolated":1,"freeLists":0,"candidates":0})"),
+        std::string(
+            R"({"rule":"x","numaNodes":[0],"isolated":true,"freeLists":-3,"candidates":0})"),
+        std::string(
+            R"({"rule":"x","numaNodes":[0],"isolated":true,"freeLists":0,"candidates":1e99})")}) {
+    auto t = thrown_by([&] { owner_from_json(head + reason + "}", "/conf/owners/c1.json"); });
+    EXPECT_THAT(t.message, StartsWith("parse \"/conf/owners/c1.json\": ")) << reason;
+  }
+}
+
 TEST(OwnerJsonTest, Rfc3339NowIsUtcWithSeconds) {
   EXPECT_THAT(rfc3339_now(),
               MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"));

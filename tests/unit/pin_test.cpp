@@ -117,8 +117,8 @@ TEST_F(PinTest, ThePinAfterAPowerLossFindsEveryListFree) {
   write_file(tasks_path("dataplane", first), std::string(12, '\0'));  // zero-filled
   write_file(tasks_path("dataplane", last), "4");                     // a truncated PID
   write_file(tasks_path("infra", testing_support::affinity_of(0).to_string()), "1");  // reused
-  write_file(path("owners/c1.json"), "");                              // empty
-  write_file(path("owners/c2.json"), R"({"owner":"c2","pi)");          // truncated
+  write_file(path("owners/c1.json"), "");                                             // empty
+  write_file(path("owners/c2.json"), R"({"owner":"c2","pi)");                         // truncated
   EXPECT_TRUE(dir().records_of_earlier_boot("/proc"));
   const Reservation r = pin_with(set_child_affinity(), {"dataplane", 1, ""});
   EXPECT_EQ(r.cpus, cpus_of(first));
@@ -307,12 +307,59 @@ TEST_F(ApplyToContainerTest, UnwritableCgroupRollsThePinBack) {
       fake_procfs("3:cpuset:/kcm-missing\n",
                   "40 30 0:40 / " + cgroup + " rw,relatime shared:9 - cgroup cgroup rw,cpuset\n");
   const auto before = state();
-  auto t = thrown_by([&] {
-    pin_with([&](const CpuSet& cpus) { apply(procfs, cpus); });
-  });
+  auto t = thrown_by([&] { pin_with([&](const CpuSet& cpus) { apply(procfs, cpus); }); });
   EXPECT_EQ(t.message, "pin to CPUs " + cpus_of(first).to_string() +
                            " (allocation rolled back): open \"" + cgroup +
                            "/kcm-missing/cpuset.cpus\": No such file or directory");
+  EXPECT_EQ(state(), before);
+}
+
+// --- memory: local ------------------------------------------------------------------------
+
+TEST_F(ApplyToContainerTest, MemsAreWrittenAfterTheCpus) {
+  const std::string cgroup = tmp / "cgroup";
+  write_file(cgroup + "/kcm-test/cpuset.cpus", "");
+  write_file(cgroup + "/kcm-test/cpuset.mems", "0-1\n");
+  const Procfs procfs =
+      fake_procfs("3:cpuset:/kcm-test\n",
+                  "40 30 0:40 / " + cgroup + " rw,relatime shared:9 - cgroup cgroup rw,cpuset\n");
+  apply_to_container(procfs, child.pid(),
+                     cpuset_cgroup_of(procfs, child.pid(), procfs.path(0, "mountinfo")),
+                     cpus_of(first), CpuSet{1});
+  EXPECT_EQ(read_text(cgroup + "/kcm-test/cpuset.cpus"), cpus_of(first).to_string());
+  EXPECT_EQ(read_text(cgroup + "/kcm-test/cpuset.mems"), "1");
+  EXPECT_EQ(testing_support::affinity_of(child.pid()), cpus_of(first));
+}
+
+TEST_F(ApplyToContainerTest, MemsInTheRootCgroupAreRefusedBeforeAnythingIsWritten) {
+  const CpuSet before = testing_support::affinity_of(child.pid());
+  const Procfs procfs = fake_procfs("0::/\n");
+  EXPECT_EQ(thrown_by([&] {
+              apply_to_container(procfs, child.pid(), std::nullopt, cpus_of(first), CpuSet{0});
+            }).message,
+            "set NUMA memory nodes 0 of \"pid " + std::to_string(child.pid()) +
+                "\": it is in the root cpuset cgroup, whose cpuset.mems cannot be narrowed");
+  EXPECT_EQ(testing_support::affinity_of(child.pid()), before);
+}
+
+// The hook's whole transaction: mems that cannot be written leave nothing taken.
+TEST_F(ApplyToContainerTest, UnwritableMemsRollThePinBack) {
+  const std::string cgroup = tmp / "cgroup";
+  write_file(cgroup + "/kcm-test/cpuset.cpus", "");
+  const Procfs procfs =
+      fake_procfs("3:cpuset:/kcm-test\n",
+                  "40 30 0:40 / " + cgroup + " rw,relatime shared:9 - cgroup cgroup rw,cpuset\n");
+  const auto found = cpuset_cgroup_of(procfs, child.pid(), procfs.path(0, "mountinfo"));
+  stdfs::create_directory(cgroup + "/kcm-test/cpuset.mems");  // a write fails on it
+  const auto before = state();
+  auto t = thrown_by([&] {
+    pin_with([&](const CpuSet& cpus) {
+      apply_to_container(procfs, child.pid(), found, cpus, CpuSet{0});
+    });
+  });
+  EXPECT_THAT(t.message, StartsWith("pin to CPUs " + cpus_of(first).to_string() +
+                                    " (allocation rolled back): open \"" + cgroup +
+                                    "/kcm-test/cpuset.mems\": "));
   EXPECT_EQ(state(), before);
 }
 

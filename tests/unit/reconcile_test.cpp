@@ -4,13 +4,16 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/inotify.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <functional>
 #include <map>
 #include <stdexcept>
 
+#include "affinity.h"
 #include "test_support.h"
 
 namespace kcm {
@@ -296,10 +299,10 @@ TEST(ProportionalWorkTest, ApplyReplacesEachChangedTasksFileOnce) {
   std::map<std::string, int> replaced = events.counts(IN_MOVED_TO);
   std::erase_if(replaced, [](const auto& entry) { return !entry.first.ends_with("/tasks"); });
   EXPECT_EQ(replaced, (std::map<std::string, int>{
-                                            {conf + "/pools/infra/0-3/tasks", 1},
-                                            {conf + "/pools/dataplane/4/tasks", 1},
-                                            {conf + "/pools/dataplane/5/tasks", 1},
-                                        }));
+                          {conf + "/pools/infra/0-3/tasks", 1},
+                          {conf + "/pools/dataplane/4/tasks", 1},
+                          {conf + "/pools/dataplane/5/tasks", 1},
+                      }));
   EXPECT_EQ(read_text(conf + "/pools/infra/0-3/tasks"), "5000");
   EXPECT_EQ(read_text(conf + "/pools/dataplane/6/tasks"), "5001");
 }
@@ -548,6 +551,167 @@ TEST(NodeReportTest, ChecksWithoutTheirInputsAreLeftOut) {
   EXPECT_FALSE(checks.contains("cpus"));
   EXPECT_FALSE(checks.contains("tasks"));
   EXPECT_FALSE(checks.contains("owners"));
+}
+
+}  // namespace
+}  // namespace kcm
+
+// --- reconcile --repair ---------------------------------------------------------------
+
+namespace kcm {
+namespace {
+
+// A real process whose mask a repair changes: it waits until the test kills it.
+class PausedChild {
+ public:
+  PausedChild() : pid_(::fork()) {
+    if (pid_ == 0) {
+      for (;;) ::pause();
+    }
+  }
+  ~PausedChild() { stop(); }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  PausedChild(const PausedChild&) = delete;
+  PausedChild& operator=(const PausedChild&) = delete;
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_;
+};
+
+// A child holding list `first` of an exclusive pool (and, when `both`, the list `last`
+// too), its affinity moved by hand to `last` alone.
+class RepairTest : public ConfDirTest {
+ protected:
+  void SetUp() override {
+    const CpuSet allowed = affinity_of(0);
+    if (allowed.size() < 2) GTEST_SKIP() << "needs two CPUs";
+    ASSERT_GT(child.pid(), 0);
+    first = CpuSet{allowed.first()};
+    last = CpuSet{allowed.last()};
+    write_file(conf + "/pools/dataplane/exclusive", "1");
+    write_file(conf + "/pools/dataplane/" + first.to_string() + "/tasks",
+               std::to_string(child.pid()));
+    write_file(conf + "/pools/dataplane/" + last.to_string() + "/tasks", "");
+    set_affinity(child.pid(), last);
+  }
+
+  std::vector<MaskRepair> repair(const std::vector<Owner>& owners,
+                                 const std::string& mountinfo = "/proc/self/mountinfo") const {
+    const Config config = ConfigDir::open(conf).read();
+    const Procfs procfs("/proc");
+    return repair_masks(config, owners, judge_reconcile(config, owners, procfs), procfs, mountinfo);
+  }
+
+  PausedChild child;
+  CpuSet first, last;
+};
+
+TEST_F(RepairTest, MismatchedHolderGetsItsListBack) {
+  const std::vector<MaskRepair> repairs = repair({});
+  ASSERT_EQ(repairs.size(), 1U);
+  EXPECT_EQ(repairs[0].pid, child.pid());
+  EXPECT_EQ(repairs[0].pool, "dataplane");
+  EXPECT_EQ(repairs[0].expected, first);
+  EXPECT_EQ(repairs[0].previous, last);
+  EXPECT_EQ(repairs[0].cgroup, "");  // no record: affinity only
+  EXPECT_EQ(repairs[0].error, "");
+  EXPECT_EQ(affinity_of(child.pid()), first);
+  EXPECT_EQ(repairs_json(repairs), json::parse(R"([{"cpus": ")" + first.to_string() +
+                                               R"(", "pid": )" + std::to_string(child.pid()) +
+                                               R"(, "pool": "dataplane", "previousCpus": [)" +
+                                               std::to_string(last.first()) + "]}]"));
+  // Repaired: a second pass finds nothing to change.
+  EXPECT_THAT(repair({}), IsEmpty());
+}
+
+TEST_F(RepairTest, HolderOfTwoListsOnBothIsLeftAlone) {
+  write_file(conf + "/pools/dataplane/" + last.to_string() + "/tasks", std::to_string(child.pid()));
+  CpuSet both = first;
+  both.add(last);
+  set_affinity(child.pid(), both);
+  EXPECT_THAT(repair({}), IsEmpty());
+  EXPECT_EQ(affinity_of(child.pid()), both);
+}
+
+TEST_F(RepairTest, IsolateHolderKeepsItsCgroup) {
+  // A mount table that would make any cgroup of the child writable under tmp: an isolate
+  // record must not use it.
+  const std::string mountinfo = tmp / "mountinfo";
+  write_file(mountinfo, "30 1 0:26 / " + (tmp / "cg") + " rw - cgroup2 cgroup2 rw\n");
+  const std::string id = "isolate-" + std::to_string(child.pid());
+  const std::vector<MaskRepair> repairs =
+      repair({owner(id, child.pid(), *Procfs("/proc").start_time(child.pid()), "dataplane",
+                    {CpuListName::parse(first.to_string())})},
+             mountinfo);
+  ASSERT_EQ(repairs.size(), 1U);
+  EXPECT_EQ(repairs[0].cgroup, "");
+  EXPECT_EQ(affinity_of(child.pid()), first);
+}
+
+TEST_F(RepairTest, ContainerHolderGetsItsCpusetRewrittenFirst) {
+  // A procfs that shows the real child in a cgroup v2 cgroup, its real thread to pin, and
+  // a mount table mapping the cgroup2 root to tmp/cg; there, cpuset.cpus as moved by hand
+  // and the effective set the kernel would report once it is written back.
+  FakeProcfs proc;
+  proc.add_process(child.pid(), 1, last.to_string());
+  const std::string base = proc.root() + "/" + std::to_string(child.pid());
+  write_file(base + "/cgroup", "0::/kubepods/c1\n");
+  write_file(base + "/task/" + std::to_string(child.pid()) + "/stat", "");
+  const std::string dir = tmp / "cg/kubepods/c1";
+  write_file(dir + "/cpuset.cpus", last.to_string() + "\n");
+  write_file(dir + "/cpuset.cpus.effective", first.to_string() + "\n");
+  const std::string mountinfo = tmp / "mountinfo";
+  write_file(mountinfo, "30 1 0:26 / " + (tmp / "cg") + " rw - cgroup2 cgroup2 rw\n");
+  const std::vector<Owner> owners = {
+      owner("c1", child.pid(), 1, "dataplane", {CpuListName::parse(first.to_string())})};
+  const Config config = ConfigDir::open(conf).read();
+  const Procfs procfs(proc.root());
+  const std::vector<MaskRepair> repairs =
+      repair_masks(config, owners, judge_reconcile(config, owners, procfs), procfs, mountinfo);
+  ASSERT_EQ(repairs.size(), 1U);
+  EXPECT_EQ(repairs[0].error, "");
+  EXPECT_EQ(repairs[0].cgroup, dir);
+  EXPECT_EQ(read_text(dir + "/cpuset.cpus"), first.to_string());
+  EXPECT_EQ(affinity_of(child.pid()), first);
+}
+
+TEST_F(RepairTest, CpusetThatStillMatchesIsNotRewritten) {
+  FakeProcfs proc;
+  proc.add_process(child.pid(), 1, last.to_string());
+  const std::string base = proc.root() + "/" + std::to_string(child.pid());
+  write_file(base + "/cgroup", "0::/kubepods/c1\n");
+  write_file(base + "/task/" + std::to_string(child.pid()) + "/stat", "");
+  const std::string dir = tmp / "cg/kubepods/c1";
+  write_file(dir + "/cpuset.cpus", first.to_string() + "\n");
+  const std::string mountinfo = tmp / "mountinfo";
+  write_file(mountinfo, "30 1 0:26 / " + (tmp / "cg") + " rw - cgroup2 cgroup2 rw\n");
+  const std::vector<Owner> owners = {
+      owner("c1", child.pid(), 1, "dataplane", {CpuListName::parse(first.to_string())})};
+  const Config config = ConfigDir::open(conf).read();
+  const Procfs procfs(proc.root());
+  const std::vector<MaskRepair> repairs =
+      repair_masks(config, owners, judge_reconcile(config, owners, procfs), procfs, mountinfo);
+  ASSERT_EQ(repairs.size(), 1U);
+  EXPECT_EQ(repairs[0].error, "");
+  EXPECT_EQ(repairs[0].cgroup, "");
+  EXPECT_EQ(affinity_of(child.pid()), first);
+}
+
+TEST_F(RepairTest, GoneHolderIsReportedNotThrown) {
+  const Config config = ConfigDir::open(conf).read();
+  const Procfs procfs("/proc");
+  const Reconciliation found = judge_reconcile(config, {}, procfs);
+  child.stop();
+  const std::vector<MaskRepair> repairs =
+      repair_masks(config, {}, found, procfs, "/proc/self/mountinfo");
+  ASSERT_EQ(repairs.size(), 1U);
+  EXPECT_THAT(repairs[0].error, testing::HasSubstr("process is gone"));
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ namespace kcm {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::thrown_by;
 
 const std::string kTopologies = std::string(KCM_FIXTURES_DIR) + "/topologies";
 
@@ -258,6 +259,97 @@ TEST(TopologyTest, NodeMapReadsCpulistOrHexCpumap) {
   sysfs.write("devices/system/node/node1/cpulist", "2-3\n");
   sysfs.write("devices/system/node/node0/cpumap", "00000000,00000003\n");
   EXPECT_EQ(read_node_map(sysfs.root()), (std::map<int, int>{{0, 0}, {1, 0}, {2, 1}, {3, 1}}));
+}
+
+// --- NUMA nodes of CPUs: the owner record's reason, and memory: local ------------------
+
+TEST(NodesOfCpusTest, ReadsEachCpusNodeEntry) {
+  TempSysfs sysfs;
+  for (int cpu : {2, 3, 4}) sysfs.add_cpu(cpu);
+  fs::create_directory_symlink("../../node/node1", sysfs.root() + "/devices/system/cpu/cpu2/node1");
+  fs::create_directory_symlink("../../node/node1", sysfs.root() + "/devices/system/cpu/cpu3/node1");
+  fs::create_directory_symlink("../../node/node3", sysfs.root() + "/devices/system/cpu/cpu4/node3");
+  EXPECT_THAT(nodes_of_cpus(sysfs.root(), CpuSet{2, 3}), testing::ElementsAre(1));
+  EXPECT_THAT(nodes_of_cpus(sysfs.root(), CpuSet{2, 4}), testing::ElementsAre(1, 3));
+  // A kernel without NUMA, or a CPU sysfs does not list: nothing to say.
+  EXPECT_THAT(nodes_of_cpus(sysfs.root(), CpuSet{0, 9}), testing::IsEmpty());
+}
+
+TEST(NodesOfCpusTest, IsolatedIsEmptyWithoutTheFile) {
+  TempSysfs sysfs;
+  EXPECT_TRUE(read_isolated(sysfs.root()).empty());
+  sysfs.write("devices/system/cpu/isolated", "2-3,8\n");
+  EXPECT_EQ(read_isolated(sysfs.root()), (CpuSet{2, 3, 8}));
+}
+
+// The node choice on real machines' node maps.
+TEST(NumaNodesOfTest, RealMachines) {
+  auto nodes = [](const std::string& machine, const CpuSet& cpus) {
+    return numa_nodes_of(read_node_map(sysfs_of(machine)), cpus).to_string();
+  };
+  // SNC-2, stride-4 node lists: a core's two threads (N, N+40) are on one node.
+  EXPECT_EQ(nodes("memorysidecaches", CpuSet{5, 45}), "1");
+  EXPECT_EQ(nodes("memorysidecaches", CpuSet{4, 5, 44, 45}), "0,1");
+  // 8 nodes of two CPUs each.
+  EXPECT_EQ(nodes("16amd64-8n2c-cpusets", CpuSet{14, 15}), "7");
+  // POWER9: node 8 holds 88-175; nodes 250-255 have no CPU.
+  EXPECT_EQ(nodes("nvidiagpunumanodes", CpuSet{88, 89}), "8");
+  // Node 0 offline: its online CPUs are on no node.
+  EXPECT_EQ(thrown_by([&] { (void)nodes("offline-cpu0-node0", CpuSet{4}); }).message,
+            "CPU 4 is on no NUMA node");
+}
+
+TEST(NumaNodesOfTest, NoNodeMapIsNodeZero) {
+  EXPECT_EQ(numa_nodes_of({}, CpuSet{3, 7}), CpuSet{0});
+}
+
+// A real machine's node tree, copied, with the memory files a test adds.
+class LocalMemoryTest : public testing::Test {
+ protected:
+  void copy_nodes(const std::string& machine) {
+    fs::create_directories(sysfs.root() + "/devices/system");
+    fs::copy(sysfs_of(machine) + "/devices/system/node", sysfs.root() + "/devices/system/node",
+             fs::copy_options::recursive);
+  }
+  TempSysfs sysfs;
+};
+
+TEST_F(LocalMemoryTest, HasMemoryListDecides) {
+  copy_nodes("nvidiagpunumanodes");
+  sysfs.write("devices/system/node/has_memory", "0,8,250-255\n");
+  EXPECT_EQ(local_memory_nodes(sysfs.root(), CpuSet{88, 89}), CpuSet{8});
+  sysfs.write("devices/system/node/has_memory", "0,250-255\n");
+  EXPECT_EQ(thrown_by([&] {
+              local_memory_nodes(sysfs.root(), CpuSet{88, 89});
+            }).message,
+            "NUMA node 8 of CPUs 88,89 has no memory");
+}
+
+TEST_F(LocalMemoryTest, MeminfoDecidesOnKernelsWithoutHasMemory) {
+  copy_nodes("16amd64-8n2c-cpusets");
+  for (int node = 0; node < 8; ++node) {
+    sysfs.write("devices/system/node/node" + std::to_string(node) + "/meminfo",
+                "Node " + std::to_string(node) +
+                    " MemTotal:       " + (node == 3 ? "0" : "4194304") + " kB\nNode " +
+                    std::to_string(node) + " MemFree:        1000 kB\n");
+  }
+  EXPECT_EQ(local_memory_nodes(sysfs.root(), CpuSet{4, 5, 8}), (CpuSet{2, 4}));
+  EXPECT_EQ(thrown_by([&] {
+              local_memory_nodes(sysfs.root(), CpuSet{6, 7});
+            }).message,
+            "NUMA node 3 of CPUs 6,7 has no memory");
+}
+
+TEST_F(LocalMemoryTest, NoMemoryInformationIsAnErrorNamingTheFile) {
+  copy_nodes("16amd64-8n2c-cpusets");
+  EXPECT_THAT(thrown_by([&] { local_memory_nodes(sysfs.root(), CpuSet{0}); }).message,
+              testing::HasSubstr("node0/meminfo"));
+}
+
+TEST(LocalMemoryWithoutNumaTest, IsNodeZero) {
+  TempSysfs sysfs;
+  sysfs.add_cpu(0);
+  EXPECT_EQ(local_memory_nodes(sysfs.root(), CpuSet{0}), CpuSet{0});
 }
 
 }  // namespace
