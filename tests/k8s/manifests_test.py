@@ -508,6 +508,17 @@ class FilesTest(unittest.TestCase):
         self.assertEqual(host["path"] + path[len(mount["mountPath"]):], default)
         self.assertEqual(host["path"], KUBELET_DIR)
 
+    def test_every_pod_runs_as_spc_t_on_selinux_nodes(self):
+        """container_t may not write the host's /etc/kcm, /opt/kcm/bin or engine
+        configuration, nor read other domains' /proc/<pid> (docs/operator.md)."""
+        for pod in every_pod():
+            spec = pod_spec(pod)
+            with self.subTest(pod=pod["metadata"]):
+                self.assertEqual(spec.get("securityContext", {}).get("seLinuxOptions"),
+                                 {"type": "spc_t"})
+                for c in containers_of(pod):
+                    self.assertNotIn("seLinuxOptions", c["securityContext"], c["name"])
+
     def test_rbac_has_no_wildcard(self):
         for d in load(RBAC):
             for rule in d.get("rules", []):
