@@ -519,6 +519,19 @@ class FilesTest(unittest.TestCase):
                 for c in containers_of(pod):
                     self.assertNotIn("seLinuxOptions", c["securityContext"], c["name"])
 
+    def test_the_uninstall_guide_removes_the_hooks_d_files_it_has_installed(self):
+        """The Job deletes /opt/kcm/bin/kcm-hook: hooks.d files naming it must go first."""
+        with open(os.path.join(SOURCE, "docs", "operator.md")) as f:
+            text = f.read()
+        section = text[text.index("\n## Uninstalling\n"):]
+        section = section[:section.index("\n## ", 1)]
+        cluster = section[section.index("**A cluster**"):]
+        job = cluster.index("uninstall/job.yaml")
+        for name in sorted(os.listdir(os.path.join(SOURCE, "config", "hooks.d"))):
+            with self.subTest(file=name):
+                self.assertIn(name, cluster[:job])
+        self.assertIn("hook.path", text[:text.index("\n## Uninstalling\n")])
+
     def test_rbac_has_no_wildcard(self):
         for d in load(RBAC):
             for rule in d.get("rules", []):
