@@ -5,7 +5,8 @@ for real, as the kubelet would run them, with the built programs ($KCM_BIN,
 $KCM_RUNTIME_BIN, $KCM_HOOK_BIN) on a node made of temp directories:
 
 - every hostPath volume is a directory under a temp root (the host's /proc is the real
-  one, its /sys a topology fixture); a container's paths are mapped to the host through
+  one, its /sys a topology fixture, /var/lib/kubelet the test's own, as every other
+  directory); a container's paths are mapped to the host through
   its volumeMounts, so a path a command names outside its mounts fails the test, and so
   does a mount the command never uses, or one whose readOnly does not match whether the
   command writes there (and a read-only one must come out of the run unchanged);
@@ -16,7 +17,8 @@ $KCM_RUNTIME_BIN, $KCM_HOOK_BIN) on a node made of temp directories:
 - the API server is the model (apiserver.py) authorizing with rbac.yaml as the
   DaemonSet's service account: the init containers advertise the dataplane slots, the
   two daemons publish both reports and stop cleanly on SIGTERM, a restarted pod keeps the
-  node's configuration; every request is allowed and every rule of rbac.yaml is used.
+  node's configuration, node-report sees the kubelet's CPU manager state on the node;
+  every request is allowed and every rule of rbac.yaml is used.
 
 kustomize itself is not needed: the components' JSON patches and the `images:` entry are
 applied here; when kubectl is on PATH, `kubectl kustomize` must render the same objects.
@@ -56,6 +58,12 @@ TOKEN = "token-1"
 # Files applied by hand rather than through a kustomization (docs/operator.md).
 STANDALONE = {"uninstall/job.yaml", "examples/hello-world.yaml"}
 COMPONENTS = {"containerd": "/etc/containerd/config.toml", "crio": "/etc/crio/crio.conf"}
+KUBELET_DIR = "/var/lib/kubelet"
+# The checks of node-report whose outcome this test decides: the directory's, and
+# exclusiveCpus, which judges processes only on lists with a holder (here none). irqs reads
+# the real /proc's IRQ affinities against the fixture's CPUs: on a machine with as many
+# CPUs as the fixture, they overlap its dataplane. kubelet reads the test's own state.
+CHECKS_DECIDED = {"configDirectory", "cpus", "tasks", "owners", "exclusiveCpus"}
 
 
 def load(path):
@@ -192,7 +200,8 @@ ACCESS = {
     ("kcm", "install"): {"--install-dir": "w"},
     ("kcm", "discover"): {"--conf-dir": "r", "KCM_PROC_FS": "r"},
     ("kcm", "reconcile"): {"--conf-dir": "w", "KCM_PROC_FS": "r"},
-    ("kcm", "node-report"): {"--conf-dir": "r", "KCM_PROC_FS": "r", "KCM_SYS_FS": "r"},
+    ("kcm", "node-report"): {"--conf-dir": "r", "KCM_PROC_FS": "r", "KCM_SYS_FS": "r",
+                             "KCM_KUBELET_CPU_MANAGER_STATE": "r"},
     ("kcm-runtime", "configure"): {"--config": "w", "--runtime-path": "host"},
     ("kcm-runtime", "unconfigure"): {"--config": "w"},
     ("busybox", "rm"): {"*": "w"},
@@ -328,6 +337,8 @@ class Node:
         for name, path in PROGRAMS.items():
             if path:
                 shutil.copy(path, os.path.join(self.image_dir, name))
+        # A node of the cluster runs a kubelet, which made its directory.
+        os.makedirs(self.path(KUBELET_DIR))
 
     def path(self, host_path):
         if host_path == "/proc":
@@ -474,6 +485,52 @@ class FilesTest(unittest.TestCase):
                                         % (c["name"], e["name"]))
                         self.assertNotEqual(e["name"], "KCM_K8S_SERVICEACCOUNT_DIR")
                 self.assertEqual(referenced - {e["name"] for e in c.get("env", [])}, set())
+
+    def test_node_report_reads_the_kubelet_state_of_the_node(self):
+        """KCM_KUBELET_CPU_MANAGER_STATE names, through a read-only mount of the kubelet's
+        directory (type Directory: a missing file hostPath would become a directory), the
+        file the kubelet writes on the node: lib/env.h's default."""
+        with open(os.path.join(SOURCE, "lib", "env.h")) as f:
+            default = re.search(r'kubelet_cpu_manager_state = "([^"]+)"', f.read()).group(1)
+        spec = pod_spec(self.daemonset)
+        container = [c for c in spec["containers"] if c["command"][1] == "node-report"][0]
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        self.assertIn("KCM_KUBELET_CPU_MANAGER_STATE", env)
+        path = env["KCM_KUBELET_CPU_MANAGER_STATE"]
+        volumes = {v["name"]: v["hostPath"] for v in spec["volumes"]}
+        mounts = [m for m in container["volumeMounts"]
+                  if path.startswith(m["mountPath"].rstrip("/") + "/")]
+        self.assertEqual(len(mounts), 1, mounts)
+        mount = mounts[0]
+        self.assertTrue(mount.get("readOnly"), mount)
+        host = volumes[mount["name"]]
+        self.assertEqual(host["type"], "Directory")
+        self.assertEqual(host["path"] + path[len(mount["mountPath"]):], default)
+        self.assertEqual(host["path"], KUBELET_DIR)
+
+    def test_every_pod_runs_as_spc_t_on_selinux_nodes(self):
+        """container_t may not write the host's /etc/kcm, /opt/kcm/bin or engine
+        configuration, nor read other domains' /proc/<pid> (docs/operator.md)."""
+        for pod in every_pod():
+            spec = pod_spec(pod)
+            with self.subTest(pod=pod["metadata"]):
+                self.assertEqual(spec.get("securityContext", {}).get("seLinuxOptions"),
+                                 {"type": "spc_t"})
+                for c in containers_of(pod):
+                    self.assertNotIn("seLinuxOptions", c["securityContext"], c["name"])
+
+    def test_the_uninstall_guide_removes_the_hooks_d_files_it_has_installed(self):
+        """The Job deletes /opt/kcm/bin/kcm-hook: hooks.d files naming it must go first."""
+        with open(os.path.join(SOURCE, "docs", "operator.md")) as f:
+            text = f.read()
+        section = text[text.index("\n## Uninstalling\n"):]
+        section = section[:section.index("\n## ", 1)]
+        cluster = section[section.index("**A cluster**"):]
+        job = cluster.index("uninstall/job.yaml")
+        for name in sorted(os.listdir(os.path.join(SOURCE, "config", "hooks.d"))):
+            with self.subTest(file=name):
+                self.assertIn(name, cluster[:job])
+        self.assertIn("hook.path", text[:text.index("\n## Uninstalling\n")])
 
     def test_rbac_has_no_wildcard(self):
         for d in load(RBAC):
@@ -625,8 +682,8 @@ class RunTest(harness.PkiTestCase):
         outputs = self.run_daemons(node, pod, rounds=1)
         self.assertEqual(json.loads(outputs["reconcile"]),
                          {"mismatchedCpuMasks": [], "reclaimedCpuLists": []})
-        report = json.loads(outputs["node-report"])
-        self.assertTrue(all(c["ok"] for c in report["checks"].values()), report)
+        # The node's kubelet has written no CPU manager state: no finding.
+        self.assert_node_report(json.loads(outputs["node-report"]), kubelet_errors=[])
 
         # The pod again (a restart, an upgrade): the node's configuration is kept, the
         # slots are not patched again, the reports are updated.
@@ -636,8 +693,30 @@ class RunTest(harness.PkiTestCase):
         self.assertIn("already holds a kcm configuration: kept (--keep-existing)", logs["init"])
         self.assertEqual(snapshot(os.path.join(conf, "pools")), layout)
         self.assertEqual(len(self.requests("PATCH")), patches)
-        self.run_daemons(node, pod, rounds=2)
+        # Meanwhile the kubelet's static CPU manager gave a dataplane list to a container:
+        # node-report reads it through the pod's mount of the node's kubelet directory.
+        lists = sorted(n for n in os.listdir(os.path.join(conf, "pools", "dataplane"))
+                       if n != "exclusive")
+        state = node.path(KUBELET_DIR + "/cpu_manager_state")
+        with open(state, "w") as f:
+            json.dump({"policyName": "static", "defaultCpuSet": "0-3",
+                       "entries": {"6f1c2d3e": {"app": lists[0]}}, "checksum": 1}, f)
+        outputs = self.run_daemons(node, pod, rounds=2)
+        self.assert_node_report(json.loads(outputs["node-report"]), kubelet_errors=[
+            "The kubelet's static CPU manager (%s) assigns CPUs %s to container \"app\" of "
+            "pod 6f1c2d3e: CPUs %s are in kcm's list dataplane:%s (give the kubelet "
+            "--reserved-cpus covering kcm's CPUs, or its none policy)"
+            % (state, lists[0], lists[0], lists[0])])
         self.assert_rbac_used_exactly()
+
+    def assert_node_report(self, report, kubelet_errors):
+        """The checks whose outcome does not depend on the machine running the test."""
+        checks = report["checks"]
+        self.assertLessEqual(CHECKS_DECIDED | {"kubelet"}, set(checks), report)
+        for name in CHECKS_DECIDED:
+            self.assertEqual(checks[name], {"errors": [], "ok": True}, name)
+        self.assertEqual(checks["kubelet"], {"errors": kubelet_errors,
+                                             "ok": not kubelet_errors})
 
     def requests(self, method=None):
         return [r for r in self.server.requests() if method in (None, r["method"])]
