@@ -5,8 +5,31 @@
 #include <optional>
 
 #include "audit.h"
+#include "report.h"
 #include "error.h"
 #include "fuzz.h"
+
+namespace {
+
+// The exclusiveCpus message naming a process with this comm, as the report's JSON
+// writer writes it: it must not refuse it (a name that is not UTF-8 once failed the
+// whole node-report).
+void report_names(const std::string& comm) {
+  kcm::Config config;
+  kcm::Pool pool{"dataplane", true, {}};
+  pool.lists.emplace("0", kcm::CpuList{"0", kcm::CpuSet::parse("0"), {1}});
+  config.pools.emplace("dataplane", pool);
+  kcm::ProcessInfo p;
+  p.pid = 4242;
+  p.comm = comm;
+  p.threads.push_back({4242, kcm::CpuSet::parse("0")});
+  kcm::NodeReport report;
+  report.exclusive_cpus = kcm::audit_exclusive_cpus(config, {p}, 0);
+  FUZZ_CHECK(report.exclusive_cpus->errors.size() == 1);
+  (void)kcm::to_document(kcm::node_report_json(report));
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(kcm_fuzz::as_text(data, size));
@@ -21,6 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t close = text.rfind(')');
   FUZZ_CHECK(open != std::string::npos && close != std::string::npos && open <= close);
   FUZZ_CHECK(fields->comm == text.substr(open + 1, close - open - 1));
+  report_names(fields->comm);
 
   // A hostile command name holding ") (", digits and a fake kernel-thread flag changes
   // neither the state nor the flags.

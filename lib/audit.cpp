@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -71,6 +72,46 @@ std::optional<ProcessInfo> read_process(const Procfs& procfs, pid_t pid) {
   }
   if (p.threads.empty()) return std::nullopt;
   return p;
+}
+
+// `text` with every byte that does not belong to a valid UTF-8 sequence written as \xNN.
+// A process names itself (its command) and its cgroups with any bytes, and the report
+// is JSON, whose writer refuses a string that is not UTF-8: one such name would
+// otherwise fail the whole report.
+std::string valid_utf8(std::string_view text) {
+  static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};  // no overlong forms
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t len = lead < 0x80           ? 1
+                            : (lead >> 5) == 0x6  ? 2
+                            : (lead >> 4) == 0xe  ? 3
+                            : (lead >> 3) == 0x1e ? 4
+                                                  : 0;
+    bool ok = len != 0 && i + len <= text.size();
+    std::uint32_t code = lead & (0x7fu >> len);
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      ok = (next & 0xc0) == 0x80;
+      code = (code << 6) | (next & 0x3f);
+    }
+    if (ok && len > 1) {
+      ok = code >= kMin[len] && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff);
+    }
+    if (ok) {
+      out.append(text.substr(i, len));
+      i += len;
+      continue;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += "\\x";
+    out += kHex[lead >> 4];
+    out += kHex[lead & 0xf];
+    ++i;
+  }
+  return out;
 }
 
 // "pool:list" as the other node-report checks name a list.
@@ -286,8 +327,10 @@ AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessI
           allowed.add(t.allowed);
         }
         if (tids.empty()) continue;
-        std::string message = "Process " + std::to_string(p.pid) + " (" + p.comm + ", cgroup " +
-                              (p.cgroup.empty() ? std::string("unknown") : p.cgroup) + ")";
+        std::string message = "Process " + std::to_string(p.pid) + " (" + valid_utf8(p.comm) +
+                              ", cgroup " +
+                              (p.cgroup.empty() ? std::string("unknown") : valid_utf8(p.cgroup)) +
+                              ")";
         if (tids.size() < p.threads.size()) message += ", threads " + join_pids(tids) + ",";
         message += " may run on CPUs " + allowed.intersection(list.cpus).to_string() +
                    " of the exclusive list " + list_label(pool, list) + " held by " +
@@ -322,7 +365,7 @@ std::optional<AuditCheck> audit_irqs(const Config& config, const Procfs& procfs,
     const CpuSet elsewhere = affinity.difference(exclusive);
     std::string label = "IRQ " + std::to_string(irq);
     if (auto it = names.find(irq); it != names.end() && !it->second.empty()) {
-      label += " (" + it->second + ")";
+      label += " (" + valid_utf8(it->second) + ")";
     }
     check.errors.push_back(label + " may be delivered to exclusive CPUs " + overlap.to_string() +
                            " (" + exclusive_lists_touched(config, overlap) +

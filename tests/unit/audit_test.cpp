@@ -206,6 +206,28 @@ TEST(AuditExclusiveCpusTest, TheRootCgroupMakesNobodyAHoldersOwn) {
   EXPECT_EQ(check.violations, 5u);  // 1, 100, 101, 150, 200
 }
 
+TEST(AuditExclusiveCpusTest, NamesThatAreNotUtf8ReachTheReportEscaped) {
+  // prctl(PR_SET_NAME) takes any bytes; the report's JSON writer refuses those that are
+  // not UTF-8, which once failed the whole node-report.
+  Config config;
+  Pool dp{"dataplane", true, {}};
+  add_list(dp, "4", {100});
+  config.pools.emplace("dataplane", dp);
+  ProcessInfo p;
+  p.pid = 4242;
+  p.comm = "caf\xc3\xa9 \xff\xc0\xaf\xed\xa0\x80\xe2\x82";  // é, then invalid bytes
+  p.cgroup = "/a\x80";
+  p.threads.push_back({4242, CpuSet::parse("0-7")});
+  const AuditCheck check = audit_exclusive_cpus(config, {p}, 0);
+  ASSERT_EQ(check.errors.size(), 1u);
+  EXPECT_EQ(check.errors[0],
+            "Process 4242 (caf\xc3\xa9 \\xff\\xc0\\xaf\\xed\\xa0\\x80\\xe2\\x82, cgroup /a\\x80) "
+            "may run on CPUs 4 of the exclusive list dataplane:4 held by 100 (allowed CPUs 0-7)");
+  NodeReport report;
+  report.exclusive_cpus = check;
+  EXPECT_NO_THROW(to_document(node_report_json(report)));
+}
+
 // --- irqs -------------------------------------------------------------------------------
 
 TEST(AuditIrqsTest, NamesIrqsWithHandlersOnExclusiveCpusAndHintsAtIrqbalance) {
