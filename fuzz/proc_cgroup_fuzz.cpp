@@ -4,8 +4,8 @@
 #include <optional>
 
 #include "audit.h"
-#include "report.h"
 #include "fuzz.h"
+#include "report.h"
 
 namespace {
 
@@ -20,7 +20,6 @@ std::optional<std::string> v1_cpuset_path(const std::string& proc_cgroup) {
   }
   return std::nullopt;
 }
-
 
 // The exclusiveCpus message naming a process with this cgroup, as the report's JSON
 // writer writes it: it must not refuse it (a name that is not UTF-8 once failed the

@@ -5,9 +5,9 @@
 #include <optional>
 
 #include "audit.h"
-#include "report.h"
 #include "error.h"
 #include "fuzz.h"
+#include "report.h"
 
 namespace {
 

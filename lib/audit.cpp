@@ -327,10 +327,9 @@ AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessI
           allowed.add(t.allowed);
         }
         if (tids.empty()) continue;
-        std::string message = "Process " + std::to_string(p.pid) + " (" + valid_utf8(p.comm) +
-                              ", cgroup " +
-                              (p.cgroup.empty() ? std::string("unknown") : valid_utf8(p.cgroup)) +
-                              ")";
+        std::string message =
+            "Process " + std::to_string(p.pid) + " (" + valid_utf8(p.comm) + ", cgroup " +
+            (p.cgroup.empty() ? std::string("unknown") : valid_utf8(p.cgroup)) + ")";
         if (tids.size() < p.threads.size()) message += ", threads " + join_pids(tids) + ",";
         message += " may run on CPUs " + allowed.intersection(list.cpus).to_string() +
                    " of the exclusive list " + list_label(pool, list) + " held by " +
