@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -42,49 +43,6 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// The command, state and flags of a stat file's text. The command may hold spaces and
-// parentheses: it ends at the last ')'.
-struct StatFields {
-  std::string comm;
-  char state = '?';
-  unsigned long flags = 0;
-};
-
-StatFields parse_stat_fields(const std::string& text, const std::string& display) {
-  std::size_t open = text.find('(');
-  std::size_t close = text.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open) {
-    throw op_error("parse", display, "no command name in parentheses");
-  }
-  StatFields f;
-  f.comm = text.substr(open + 1, close - open - 1);
-  std::istringstream rest(text.substr(close + 1));
-  std::string field;
-  for (int index = 3; rest >> field; ++index) {
-    if (index == 3) f.state = field.empty() ? '?' : field[0];
-    if (index == 9) {
-      if (!parse_number(std::string_view(field), f.flags)) {
-        throw op_error("parse", display, "field 9 (flags) is not a number");
-      }
-      return f;
-    }
-  }
-  throw op_error("parse", display, "fewer than 9 fields");
-}
-
-CpuSet parse_allowed(const std::string& text, const std::string& display) {
-  static constexpr std::string_view kKey = "Cpus_allowed_list:";
-  std::size_t at = text.find(kKey);
-  if (at == std::string::npos) throw op_error("parse", display, "no Cpus_allowed_list line");
-  std::size_t start = at + kKey.size();
-  std::size_t end = text.find('\n', start);
-  try {
-    return CpuSet::parse(text.substr(start, end == std::string::npos ? end : end - start));
-  } catch (const Error& e) {
-    throw with_context("parse " + quote(display), e);
-  }
-}
-
 // One process, or nullopt when it vanished (or is a zombie) during the scan.
 std::optional<ProcessInfo> read_process(const Procfs& procfs, pid_t pid) {
   ProcessInfo p;
@@ -110,10 +68,50 @@ std::optional<ProcessInfo> read_process(const Procfs& procfs, pid_t pid) {
                     : procfs.path(pid, "task/" + std::to_string(tid) + "/status");
     auto status = if_found([&] { return read_file(status_path); });
     if (!status) continue;  // the thread ended
-    p.threads.push_back({tid, parse_allowed(*status, status_path)});
+    p.threads.push_back({tid, parse_cpus_allowed(*status, status_path)});
   }
   if (p.threads.empty()) return std::nullopt;
   return p;
+}
+
+// `text` with every byte that does not belong to a valid UTF-8 sequence written as \xNN.
+// A process names itself (its command) and its cgroups with any bytes, and the report
+// is JSON, whose writer refuses a string that is not UTF-8: one such name would
+// otherwise fail the whole report.
+std::string valid_utf8(std::string_view text) {
+  static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};  // no overlong forms
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t len = lead < 0x80           ? 1
+                            : (lead >> 5) == 0x6  ? 2
+                            : (lead >> 4) == 0xe  ? 3
+                            : (lead >> 3) == 0x1e ? 4
+                                                  : 0;
+    bool ok = len != 0 && i + len <= text.size();
+    std::uint32_t code = lead & (0x7fu >> len);
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      ok = (next & 0xc0) == 0x80;
+      code = (code << 6) | (next & 0x3f);
+    }
+    if (ok && len > 1) {
+      ok = code >= kMin[len] && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff);
+    }
+    if (ok) {
+      out.append(text.substr(i, len));
+      i += len;
+      continue;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += "\\x";
+    out += kHex[lead >> 4];
+    out += kHex[lead & 0xf];
+    ++i;
+  }
+  return out;
 }
 
 // "pool:list" as the other node-report checks name a list.
@@ -163,8 +161,68 @@ bool within_cgroup(const std::string& cgroup, const std::string& holder) {
           cgroup[holder.size()] == '/');
 }
 
-// IRQ number -> what /proc/interrupts says after the counts (chip, hwirq, handlers).
-std::map<long, std::string> interrupt_names(const std::string& text) {
+// Whether /proc/irq/<n> has a handler: the kernel adds a directory per action.
+bool has_handler(const std::string& irq_dir) {
+  try {
+    UniqueFd fd = open_dir(irq_dir);
+    for (const DirEntry& ent : list_dir(fd.get(), irq_dir)) {
+      if (ent.type == EntryType::kDirectory) return true;
+    }
+  } catch (const Error&) {
+    return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+StatFields parse_stat_fields(const std::string& text, const std::string& display) {
+  std::size_t open = text.find('(');
+  std::size_t close = text.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) {
+    throw op_error("parse", display, "no command name in parentheses");
+  }
+  StatFields f;
+  f.comm = text.substr(open + 1, close - open - 1);
+  std::istringstream rest(text.substr(close + 1));
+  std::string field;
+  for (int index = 3; rest >> field; ++index) {
+    if (index == 3) f.state = field.empty() ? '?' : field[0];
+    if (index == 9) {
+      if (!parse_number(std::string_view(field), f.flags)) {
+        throw op_error("parse", display, "field 9 (flags) is not a number");
+      }
+      return f;
+    }
+  }
+  throw op_error("parse", display, "fewer than 9 fields");
+}
+
+CpuSet parse_cpus_allowed(const std::string& text, const std::string& display) {
+  static constexpr std::string_view kKey = "Cpus_allowed_list:";
+  // The key starts a line: the Name line before it holds the command, which the process
+  // chooses.
+  std::size_t at = text.starts_with(kKey) ? 0 : text.find("\nCpus_allowed_list:");
+  if (at == std::string::npos) throw op_error("parse", display, "no Cpus_allowed_list line");
+  if (at != 0) ++at;
+  std::size_t start = at + kKey.size();
+  std::size_t end = text.find('\n', start);
+  try {
+    return CpuSet::parse(text.substr(start, end == std::string::npos ? end : end - start));
+  } catch (const Error& e) {
+    throw with_context("parse " + quote(display), e);
+  }
+}
+
+CpuSet parse_cpu_list_file(const std::string& text, const std::string& display) {
+  try {
+    return CpuSet::parse(text.substr(0, text.find('\n')));
+  } catch (const Error& e) {
+    throw with_context("parse " + quote(display), e);
+  }
+}
+
+std::map<long, std::string> parse_interrupts(const std::string& text) {
   std::map<long, std::string> out;
   std::istringstream lines(text);
   std::string line;
@@ -198,21 +256,6 @@ std::map<long, std::string> interrupt_names(const std::string& text) {
   }
   return out;
 }
-
-// Whether /proc/irq/<n> has a handler: the kernel adds a directory per action.
-bool has_handler(const std::string& irq_dir) {
-  try {
-    UniqueFd fd = open_dir(irq_dir);
-    for (const DirEntry& ent : list_dir(fd.get(), irq_dir)) {
-      if (ent.type == EntryType::kDirectory) return true;
-    }
-  } catch (const Error&) {
-    return false;
-  }
-  return false;
-}
-
-}  // namespace
 
 std::string cpuset_cgroup_path(const std::string& proc_cgroup) {
   std::istringstream lines(proc_cgroup);
@@ -284,8 +327,9 @@ AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessI
           allowed.add(t.allowed);
         }
         if (tids.empty()) continue;
-        std::string message = "Process " + std::to_string(p.pid) + " (" + p.comm + ", cgroup " +
-                              (p.cgroup.empty() ? std::string("unknown") : p.cgroup) + ")";
+        std::string message =
+            "Process " + std::to_string(p.pid) + " (" + valid_utf8(p.comm) + ", cgroup " +
+            (p.cgroup.empty() ? std::string("unknown") : valid_utf8(p.cgroup)) + ")";
         if (tids.size() < p.threads.size()) message += ", threads " + join_pids(tids) + ",";
         message += " may run on CPUs " + allowed.intersection(list.cpus).to_string() +
                    " of the exclusive list " + list_label(pool, list) + " held by " +
@@ -305,7 +349,7 @@ std::optional<AuditCheck> audit_irqs(const Config& config, const Procfs& procfs,
   const CpuSet exclusive = exclusive_cpus(config);
   std::map<long, std::string> names;
   if (auto text = if_found([&] { return read_file(procfs.root() + "/interrupts"); })) {
-    names = interrupt_names(*text);
+    names = parse_interrupts(*text);
   }
   AuditCheck check;
   for (long irq : numeric_entries(irq_root)) {
@@ -314,18 +358,13 @@ std::optional<AuditCheck> audit_irqs(const Config& config, const Procfs& procfs,
     const std::string file = dir + "/smp_affinity_list";
     auto text = if_found([&] { return read_file(file); });
     if (!text) continue;
-    CpuSet affinity;
-    try {
-      affinity = CpuSet::parse(text->substr(0, text->find('\n')));
-    } catch (const Error& e) {
-      throw with_context("parse " + quote(file), e);
-    }
+    const CpuSet affinity = parse_cpu_list_file(*text, file);
     const CpuSet overlap = affinity.intersection(exclusive);
     if (overlap.empty()) continue;
     const CpuSet elsewhere = affinity.difference(exclusive);
     std::string label = "IRQ " + std::to_string(irq);
     if (auto it = names.find(irq); it != names.end() && !it->second.empty()) {
-      label += " (" + it->second + ")";
+      label += " (" + valid_utf8(it->second) + ")";
     }
     check.errors.push_back(label + " may be delivered to exclusive CPUs " + overlap.to_string() +
                            " (" + exclusive_lists_touched(config, overlap) +
@@ -348,45 +387,52 @@ std::optional<AuditCheck> audit_irqs(const Config& config, const Procfs& procfs,
   return check;
 }
 
+KubeletState parse_kubelet_state(const std::string& text, const std::string& display) {
+  const nlohmann::json state = parse_json(text, display);  // bounded nesting
+  if (!state.is_object()) throw op_error("parse", display, "not a JSON object");
+  KubeletState out;
+  auto policy = state.find("policyName");
+  if (policy != state.end() && policy->is_string()) out.policy = policy->get<std::string>();
+  if (out.policy != "static") return out;
+  auto entries = state.find("entries");
+  if (entries == state.end() || entries->is_null()) return out;
+  if (!entries->is_object()) throw op_error("parse", display, "\"entries\" is not an object");
+  for (const auto& [pod, containers] : entries->items()) {
+    if (!containers.is_object()) {
+      throw op_error("parse", display, "entry of pod " + quote(pod) + " is not an object");
+    }
+    for (const auto& [container, value] : containers.items()) {
+      if (!value.is_string()) {
+        throw op_error("parse", display,
+                       "CPUs of container " + quote(container) + " are not a string");
+      }
+      KubeletAssignment a{pod, container, {}};
+      try {
+        a.cpus = CpuSet::parse(value.get<std::string>());
+      } catch (const Error& e) {
+        throw with_context("parse " + quote(display), e);
+      }
+      out.assignments.push_back(std::move(a));
+    }
+  }
+  return out;
+}
+
 AuditCheck audit_kubelet(const Config& config, const std::string& state_path) {
   AuditCheck check;
   auto text = if_found([&] { return read_file(state_path); });
   if (!text) return check;
-  const nlohmann::json state = parse_json(*text, state_path);  // bounded nesting
-  if (!state.is_object()) throw op_error("parse", state_path, "not a JSON object");
-  auto policy = state.find("policyName");
-  if (policy == state.end() || !policy->is_string() || policy->get<std::string>() != "static") {
-    return check;
-  }
-  auto entries = state.find("entries");
-  if (entries == state.end() || entries->is_null()) return check;
-  if (!entries->is_object()) throw op_error("parse", state_path, "\"entries\" is not an object");
-  for (const auto& [pod, containers] : entries->items()) {
-    if (!containers.is_object()) {
-      throw op_error("parse", state_path, "entry of pod " + quote(pod) + " is not an object");
-    }
-    for (const auto& [container, value] : containers.items()) {
-      if (!value.is_string()) {
-        throw op_error("parse", state_path,
-                       "CPUs of container " + quote(container) + " are not a string");
-      }
-      CpuSet assigned;
-      try {
-        assigned = CpuSet::parse(value.get<std::string>());
-      } catch (const Error& e) {
-        throw with_context("parse " + quote(state_path), e);
-      }
-      for (const auto& [name, pool] : config.pools) {
-        for (const auto& [list_name, list] : pool.lists) {
-          const CpuSet both = assigned.intersection(list.cpus);
-          if (both.empty()) continue;
-          std::string message = "The kubelet's static CPU manager (" + state_path;
-          message += ") assigns CPUs " + assigned.to_string();
-          message += " to container " + quote(container) + " of pod " + pod;
-          message += ": CPUs " + both.to_string() + " are in kcm's list " + list_label(pool, list);
-          message += " (give the kubelet --reserved-cpus covering kcm's CPUs, or its none policy)";
-          check.errors.push_back(std::move(message));
-        }
+  for (const KubeletAssignment& a : parse_kubelet_state(*text, state_path).assignments) {
+    for (const auto& [name, pool] : config.pools) {
+      for (const auto& [list_name, list] : pool.lists) {
+        const CpuSet both = a.cpus.intersection(list.cpus);
+        if (both.empty()) continue;
+        std::string message = "The kubelet's static CPU manager (" + state_path;
+        message += ") assigns CPUs " + a.cpus.to_string();
+        message += " to container " + quote(a.container) + " of pod " + a.pod;
+        message += ": CPUs " + both.to_string() + " are in kcm's list " + list_label(pool, list);
+        message += " (give the kubelet --reserved-cpus covering kcm's CPUs, or its none policy)";
+        check.errors.push_back(std::move(message));
       }
     }
   }
@@ -405,11 +451,7 @@ std::optional<AuditCheck> audit_host_slices(const Config& config, const std::str
   auto read_cpus = [](const std::string& file) -> std::optional<CpuSet> {
     auto text = if_found([&] { return read_file(file); });
     if (!text) return std::nullopt;
-    try {
-      return CpuSet::parse(text->substr(0, text->find('\n')));
-    } catch (const Error& e) {
-      throw with_context("parse " + quote(file), e);
-    }
+    return parse_cpu_list_file(*text, file);
   };
   const std::string root_file = cgroup_root + "/cpuset.cpus.effective";
   const std::optional<CpuSet> root_cpus = read_cpus(root_file);

@@ -21,6 +21,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,45 @@ inline constexpr unsigned long kPfKthread = 0x00200000;
 // path of the v1 hierarchy with the cpuset controller when there is one, else of the v2
 // line ("0::<path>"); "" when neither is there.
 std::string cpuset_cgroup_path(const std::string& proc_cgroup);
+
+// The parsers of the texts the audit reads, each a pure function of one file's text so
+// that the fuzzers (fuzz/README.md) and the tests reach them. Those that throw throw
+// Error naming `display` (the file) and the cause.
+
+// The command, state and flags of a /proc/<pid>/stat text. The command may hold spaces,
+// parentheses and newlines: it ends at the last ')'.
+struct StatFields {
+  std::string comm;
+  char state = '?';
+  unsigned long flags = 0;
+};
+StatFields parse_stat_fields(const std::string& text, const std::string& display);
+
+// The Cpus_allowed_list line of a /proc/<pid>/status (or task/<tid>/status) text.
+CpuSet parse_cpus_allowed(const std::string& text, const std::string& display);
+
+// The CPU list on the first line of a one-line kernel file (/proc/irq/<n>/
+// smp_affinity_list, cpuset.cpus.effective); what follows the first newline is ignored.
+CpuSet parse_cpu_list_file(const std::string& text, const std::string& display);
+
+// IRQ number -> what the text of /proc/interrupts says after the counts (chip, hardware
+// IRQ, handlers; words joined by one space). Lines without a numbered IRQ (the header,
+// NMI:, LOC:, ...) are skipped. Never throws: a name is only a hint in a message.
+std::map<long, std::string> parse_interrupts(const std::string& text);
+
+// The kubelet's cpu_manager_state: its policy and, for the static policy only, every
+// assignment of its entries (pod UID -> container -> CPU list). Another policy's
+// entries are not read. Throws Error naming `display` when the text is not that JSON.
+struct KubeletAssignment {
+  std::string pod;
+  std::string container;
+  CpuSet cpus;
+};
+struct KubeletState {
+  std::string policy;  // "" when absent or not a string
+  std::vector<KubeletAssignment> assignments;
+};
+KubeletState parse_kubelet_state(const std::string& text, const std::string& display);
 
 // Every process of <procfs root>, sorted by PID, without zombies; for a kernel thread
 // only its pid, command and flag. Throws Error when the root cannot be listed.

@@ -35,6 +35,91 @@ Config node_config() {
 
 std::vector<ProcessInfo> node_processes() { return scan_processes(Procfs(kNode + "/proc")); }
 
+// --- the parsers (each also a fuzz target, fuzz/README.md) ------------------------------
+
+// The message of the Error `f` throws ("(no error)" when none).
+template <typename F>
+std::string error_of(F&& f) {
+  return thrown_by(std::forward<F>(f)).message;
+}
+
+TEST(ParseStatFieldsTest, ReadsCommandStateAndFlagsPastAHostileCommand) {
+  const StatFields f = parse_stat_fields(
+      "12 (ksoftirqd/0) S 2 0 0 0 -1 69238848 0 0 0 0 0 1 0 0 20 0 1 0 9\n", "stat");
+  EXPECT_EQ(f.comm, "ksoftirqd/0");
+  EXPECT_EQ(f.state, 'S');
+  EXPECT_NE(f.flags & kPfKthread, 0u);
+  const StatFields hostile =
+      parse_stat_fields("4242 (x) R 1 2 3 4 5 2097152 (y) S 1 4242 4242 0 -1 4194304\n", "stat");
+  EXPECT_EQ(hostile.comm, "x) R 1 2 3 4 5 2097152 (y");
+  EXPECT_EQ(hostile.state, 'S');
+  EXPECT_EQ(hostile.flags & kPfKthread, 0u);
+}
+
+TEST(ParseStatFieldsTest, MalformedTextThrowsNamingTheFile) {
+  EXPECT_EQ(error_of([] { parse_stat_fields("4242 x S", "/proc/4242/stat"); }),
+            "parse \"/proc/4242/stat\": no command name in parentheses");
+  EXPECT_EQ(error_of([] { parse_stat_fields("4242 (x) S 1 2 3 4 5\n", "/proc/4242/stat"); }),
+            "parse \"/proc/4242/stat\": fewer than 9 fields");
+  EXPECT_EQ(error_of([] { parse_stat_fields("4242 (x) S 1 2 3 4 5 -1\n", "/proc/4242/stat"); }),
+            "parse \"/proc/4242/stat\": field 9 (flags) is not a number");
+}
+
+TEST(ParseCpusAllowedTest, TheKeyCountsOnlyWhereItStartsALine) {
+  EXPECT_EQ(parse_cpus_allowed("Cpus_allowed_list:\t0-3\n", "status"), CpuSet::parse("0-3"));
+  EXPECT_EQ(parse_cpus_allowed("Name:\tx Cpus_allowed_list:\t9\nCpus_allowed:\t10\n"
+                               "Cpus_allowed_list:\t4\nMems_allowed_list:\t0\n",
+                               "status"),
+            CpuSet::parse("4"));
+  EXPECT_EQ(error_of([] { parse_cpus_allowed("Name:\tCpus_allowed_list: 1\n", "/proc/1/status"); }),
+            "parse \"/proc/1/status\": no Cpus_allowed_list line");
+  EXPECT_THAT(error_of([] { parse_cpus_allowed("Cpus_allowed_list:\tx\n", "/proc/1/status"); }),
+              HasSubstr("parse \"/proc/1/status\""));
+}
+
+TEST(ParseCpuListFileTest, ReadsTheFirstLineAndNamesTheFile) {
+  EXPECT_EQ(parse_cpu_list_file("0-3,8\n4-7\n", "f"), CpuSet::parse("0-3,8"));
+  EXPECT_EQ(parse_cpu_list_file("5", "f"), CpuSet::parse("5"));
+  EXPECT_TRUE(parse_cpu_list_file("\n", "f").empty());
+  EXPECT_THAT(error_of([] { parse_cpu_list_file("ff\n", "/proc/irq/24/smp_affinity_list"); }),
+              HasSubstr("parse \"/proc/irq/24/smp_affinity_list\""));
+}
+
+TEST(ParseInterruptsTest, NamesAreTheWordsAfterTheCounts) {
+  const auto names = parse_interrupts(
+      "           CPU0       CPU1       \n"
+      "  0:         45          0   IO-APIC   2-edge      timer\n"
+      " 30:          0          0  PCI-MSI 512000-edge      eth0\n"
+      " 40:          7          0  PCI-MSI 1-edge      1234\n"
+      " 41:          7\n"
+      "NMI:          0          0   Non-maskable interrupts\n"
+      "ERR:          0\n");
+  EXPECT_EQ(names, (std::map<long, std::string>{{0, "IO-APIC 2-edge timer"},
+                                                {30, "PCI-MSI 512000-edge eth0"},
+                                                {40, "PCI-MSI 1-edge 1234"},
+                                                {41, ""}}));
+  EXPECT_TRUE(parse_interrupts("").empty());
+}
+
+TEST(ParseKubeletStateTest, ReadsTheStaticPolicysAssignmentsOnly) {
+  const KubeletState state = parse_kubelet_state(
+      R"({"policyName":"static","defaultCpuSet":"0,3","entries":{"p1":{"app":"1-2","side":""}}})",
+      "state");
+  EXPECT_EQ(state.policy, "static");
+  ASSERT_EQ(state.assignments.size(), 2u);
+  EXPECT_EQ(state.assignments[0].pod, "p1");
+  EXPECT_EQ(state.assignments[0].container, "app");
+  EXPECT_EQ(state.assignments[0].cpus, CpuSet::parse("1-2"));
+  EXPECT_TRUE(state.assignments[1].cpus.empty());
+  // Another policy's entries are not read, however malformed.
+  const KubeletState none = parse_kubelet_state(R"({"policyName":"none","entries":3})", "state");
+  EXPECT_EQ(none.policy, "none");
+  EXPECT_TRUE(none.assignments.empty());
+  EXPECT_TRUE(parse_kubelet_state(R"({"policyName":7})", "state").policy.empty());
+  EXPECT_EQ(error_of([] { parse_kubelet_state(R"({"policyName":"static","entries":[]})", "s"); }),
+            "parse \"s\": \"entries\" is not an object");
+}
+
 // --- the scan ---------------------------------------------------------------------------
 
 TEST(CpusetCgroupPathTest, PrefersTheV1CpusetHierarchy) {
@@ -119,6 +204,28 @@ TEST(AuditExclusiveCpusTest, TheRootCgroupMakesNobodyAHoldersOwn) {
   config.pools.emplace("dataplane", dp);
   const AuditCheck check = audit_exclusive_cpus(config, node_processes(), 0);
   EXPECT_EQ(check.violations, 5u);  // 1, 100, 101, 150, 200
+}
+
+TEST(AuditExclusiveCpusTest, NamesThatAreNotUtf8ReachTheReportEscaped) {
+  // prctl(PR_SET_NAME) takes any bytes; the report's JSON writer refuses those that are
+  // not UTF-8, which once failed the whole node-report.
+  Config config;
+  Pool dp{"dataplane", true, {}};
+  add_list(dp, "4", {100});
+  config.pools.emplace("dataplane", dp);
+  ProcessInfo p;
+  p.pid = 4242;
+  p.comm = "caf\xc3\xa9 \xff\xc0\xaf\xed\xa0\x80\xe2\x82";  // é, then invalid bytes
+  p.cgroup = "/a\x80";
+  p.threads.push_back({4242, CpuSet::parse("0-7")});
+  const AuditCheck check = audit_exclusive_cpus(config, {p}, 0);
+  ASSERT_EQ(check.errors.size(), 1u);
+  EXPECT_EQ(check.errors[0],
+            "Process 4242 (caf\xc3\xa9 \\xff\\xc0\\xaf\\xed\\xa0\\x80\\xe2\\x82, cgroup /a\\x80) "
+            "may run on CPUs 4 of the exclusive list dataplane:4 held by 100 (allowed CPUs 0-7)");
+  NodeReport report;
+  report.exclusive_cpus = check;
+  EXPECT_NO_THROW(to_document(node_report_json(report)));
 }
 
 // --- irqs -------------------------------------------------------------------------------
