@@ -116,6 +116,9 @@ std::optional<ProcessInfo> read_process(const Procfs& procfs, pid_t pid) {
   return p;
 }
 
+// What fixes a static kubelet: only kcm then writes the cpusets of kcm's holders.
+constexpr std::string_view kKubeletHint = "use --cpu-manager-policy=none";
+
 // "pool:list" as the other node-report checks name a list.
 std::string list_label(const Pool& pool, const CpuList& list) {
   return pool.name.str() + ":" + list.name.str();
@@ -358,34 +361,52 @@ AuditCheck audit_kubelet(const Config& config, const std::string& state_path) {
   if (policy == state.end() || !policy->is_string() || policy->get<std::string>() != "static") {
     return check;
   }
-  auto entries = state.find("entries");
-  if (entries == state.end() || entries->is_null()) return check;
-  if (!entries->is_object()) throw op_error("parse", state_path, "\"entries\" is not an object");
-  for (const auto& [pod, containers] : entries->items()) {
-    if (!containers.is_object()) {
-      throw op_error("parse", state_path, "entry of pod " + quote(pod) + " is not an object");
+  auto cpus_of = [&](const nlohmann::json& value, const std::string& what) {
+    if (!value.is_string()) throw op_error("parse", state_path, what + " are not a string");
+    try {
+      return CpuSet::parse(value.get<std::string>());
+    } catch (const Error& e) {
+      throw with_context("parse " + quote(state_path), e);
     }
-    for (const auto& [container, value] : containers.items()) {
-      if (!value.is_string()) {
-        throw op_error("parse", state_path,
-                       "CPUs of container " + quote(container) + " are not a string");
+  };
+  // The static policy writes the cpuset of every container it has no exclusive
+  // assignment for, kcm's holders too, to its defaultCpuSet: kcm's pinning is undone
+  // whatever the entries say.
+  CpuSet shared;
+  if (auto it = state.find("defaultCpuSet"); it != state.end() && !it->is_null()) {
+    shared = cpus_of(*it, "\"defaultCpuSet\"");
+  }
+  const CpuSet shared_exclusive = shared.intersection(exclusive_cpus(config));
+  std::string message = "The kubelet's static CPU manager (" + state_path;
+  message += ") sets the cpuset of every container without an exclusive assignment, kcm's ";
+  message += "holders too, to its defaultCpuSet ";
+  message += shared.empty() ? std::string("(empty)") : shared.to_string();
+  if (!shared_exclusive.empty()) {
+    message += " (exclusive CPUs " + shared_exclusive.to_string() + ": " +
+               exclusive_lists_touched(config, shared_exclusive) + ")";
+  }
+  message += ", undoing kcm's pinning (" + std::string(kKubeletHint) + ")";
+  check.errors.push_back(std::move(message));
+  auto entries = state.find("entries");
+  if (entries != state.end() && !entries->is_null()) {
+    if (!entries->is_object()) throw op_error("parse", state_path, "\"entries\" is not an object");
+    for (const auto& [pod, containers] : entries->items()) {
+      if (!containers.is_object()) {
+        throw op_error("parse", state_path, "entry of pod " + quote(pod) + " is not an object");
       }
-      CpuSet assigned;
-      try {
-        assigned = CpuSet::parse(value.get<std::string>());
-      } catch (const Error& e) {
-        throw with_context("parse " + quote(state_path), e);
-      }
-      for (const auto& [name, pool] : config.pools) {
-        for (const auto& [list_name, list] : pool.lists) {
-          const CpuSet both = assigned.intersection(list.cpus);
-          if (both.empty()) continue;
-          std::string message = "The kubelet's static CPU manager (" + state_path;
-          message += ") assigns CPUs " + assigned.to_string();
-          message += " to container " + quote(container) + " of pod " + pod;
-          message += ": CPUs " + both.to_string() + " are in kcm's list " + list_label(pool, list);
-          message += " (give the kubelet --reserved-cpus covering kcm's CPUs, or its none policy)";
-          check.errors.push_back(std::move(message));
+      for (const auto& [container, value] : containers.items()) {
+        const CpuSet assigned = cpus_of(value, "CPUs of container " + quote(container));
+        for (const auto& [name, pool] : config.pools) {
+          for (const auto& [list_name, list] : pool.lists) {
+            const CpuSet both = assigned.intersection(list.cpus);
+            if (both.empty()) continue;
+            std::string entry = "The kubelet's static CPU manager (" + state_path;
+            entry += ") assigns CPUs " + assigned.to_string();
+            entry += " to container " + quote(container) + " of pod " + pod;
+            entry += ": CPUs " + both.to_string() + " are in kcm's list " + list_label(pool, list);
+            entry += " (" + std::string(kKubeletHint) + ")";
+            check.errors.push_back(std::move(entry));
+          }
         }
       }
     }

@@ -8,8 +8,9 @@
 //                  (PF_KTHREAD) and the auditing process itself are left out.
 //   irqs           IRQs with a handler whose smp_affinity_list includes exclusive CPUs,
 //                  with a hint when irqbalance runs (it would move them back).
-//   kubelet        the kubelet's CPU manager state, when its policy is static and an
-//                  assignment overlaps a kcm CPU list: both would write those cpusets.
+//   kubelet        the kubelet's CPU manager state, when its policy is static: it writes
+//                  its defaultCpuSet to every container it has not assigned, kcm's
+//                  holders too; and each assignment that overlaps a kcm CPU list.
 //   hostSlices     systemd's system.slice and init.scope allowed onto exclusive CPUs
 //                  (cgroup v2 cpuset.cpus.effective), with the systemctl command fixing it.
 //

@@ -120,16 +120,19 @@ class AuditTest(kcm_e2e.RuntimeTestCase):
         self.assertEqual(len(mine), 1, found["errors"])
         self.assertIn("its smp_affinity_list is %s;" % cpulist, mine[0])
 
-    def test_a_static_kubelet_assignment_on_a_kcm_list_is_named(self):
+    def test_a_static_kubelet_and_its_assignment_on_a_kcm_list_are_named(self):
         cpulist, _ = self.pinned()
         with open(self.kubelet_state, "w") as f:
             f.write('{"policyName":"static","defaultCpuSet":"","entries":'
                     '{"0b5f-pod":{"app":"%s"}},"checksum":1}' % cpulist)
         found = checks(self.conf, self.env)["kubelet"]
         self.assertFalse(found["ok"])
+        self.assertEqual(len(found["errors"]), 2, found["errors"])
+        self.assertIn("sets the cpuset of every container without an exclusive assignment",
+                      found["errors"][0])
         self.assertIn('assigns CPUs %s to container "app" of pod 0b5f-pod: CPUs %s are in '
                       "kcm's list dataplane:%s" % (cpulist, cpulist, cpulist),
-                      found["errors"][0])
+                      found["errors"][1])
         with open(self.kubelet_state, "w") as f:
             f.write('{"policyName":"none","defaultCpuSet":"","checksum":1}')
         self.assertEqual(checks(self.conf, self.env)["kubelet"], {"errors": [], "ok": True})

@@ -160,15 +160,42 @@ TEST(AuditIrqsTest, NoExclusiveCpusNoFindingsNoHint) {
 TEST(AuditKubeletTest, StaticAssignmentsOverlappingKcmListsAreNamed) {
   const std::string state = kNode + "/kubelet/cpu_manager_state";
   const AuditCheck check = audit_kubelet(node_config(), state);
-  ASSERT_EQ(check.errors.size(), 3u);
-  EXPECT_EQ(check.errors[0],
+  ASSERT_EQ(check.errors.size(), 4u);
+  EXPECT_EQ(check.errors[1],
             "The kubelet's static CPU manager (" + state +
                 ") assigns CPUs 5,6 to container \"app\" of pod "
                 "6f1c2d3e-aaaa-bbbb-cccc-000000000001: CPUs 5 are in kcm's list dataplane:5 "
-                "(give the kubelet --reserved-cpus covering kcm's CPUs, or its none policy)");
-  EXPECT_THAT(check.errors[1], HasSubstr("CPUs 6 are in kcm's list dataplane:6-7"));
-  EXPECT_THAT(check.errors[2], HasSubstr("container \"db\""));
-  EXPECT_EQ(check.violations, 3u);
+                "(use --cpu-manager-policy=none)");
+  EXPECT_THAT(check.errors[2], HasSubstr("CPUs 6 are in kcm's list dataplane:6-7"));
+  EXPECT_THAT(check.errors[3], HasSubstr("container \"db\""));
+  EXPECT_EQ(check.violations, 4u);
+}
+
+// The static policy writes every other container's cpuset, kcm's holders' too, to its
+// defaultCpuSet: a finding with no exclusive assignment at all.
+TEST(AuditKubeletTest, TheStaticPolicyItselfIsNamedWithItsDefaultCpuSet) {
+  const std::string state = kNode + "/kubelet/cpu_manager_state";
+  EXPECT_EQ(audit_kubelet(node_config(), state).errors[0],
+            "The kubelet's static CPU manager (" + state +
+                ") sets the cpuset of every container without an exclusive assignment, kcm's "
+                "holders too, to its defaultCpuSet 0-3,6,7 (exclusive CPUs 6,7: "
+                "dataplane:6-7), undoing kcm's pinning (use --cpu-manager-policy=none)");
+  TempDir tmp;
+  const std::string path = tmp / "state";
+  for (const char* text : {R"({"policyName":"static","defaultCpuSet":"0-3","checksum":1})",
+                           R"({"policyName":"static","defaultCpuSet":"0-3","entries":{}})"}) {
+    write_file(path, text);
+    const AuditCheck check = audit_kubelet(node_config(), path);
+    EXPECT_THAT(check.errors,
+                ElementsAre("The kubelet's static CPU manager (" + path +
+                            ") sets the cpuset of every container without an exclusive "
+                            "assignment, kcm's holders too, to its defaultCpuSet 0-3, undoing "
+                            "kcm's pinning (use --cpu-manager-policy=none)"))
+        << text;
+    EXPECT_EQ(check.violations, 1u);
+  }
+  write_file(path, R"({"policyName":"static","defaultCpuSet":""})");
+  EXPECT_THAT(audit_kubelet(node_config(), path).errors[0], HasSubstr("defaultCpuSet (empty),"));
 }
 
 TEST(AuditKubeletTest, NonePolicyAndAbsentFileAreQuiet) {
@@ -180,7 +207,8 @@ TEST(AuditKubeletTest, MalformedStateThrowsNamingTheFile) {
   TempDir tmp;
   const std::string path = tmp / "state";
   for (const char* text : {"{", "[]", R"({"policyName":"static","entries":{"p":{"c":"x"}}})",
-                           R"({"policyName":"static","entries":{"p":3}})"}) {
+                           R"({"policyName":"static","entries":{"p":3}})",
+                           R"({"policyName":"static","defaultCpuSet":5})"}) {
     write_file(path, text);
     try {
       audit_kubelet(node_config(), path);
