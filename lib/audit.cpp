@@ -166,6 +166,16 @@ bool within_cgroup(const std::string& cgroup, const std::string& holder) {
           cgroup[holder.size()] == '/');
 }
 
+// Keeps the first kAuditErrorLimit errors and says how many more there were: the report
+// is published as one object (etcd takes about 1.5 MiB) and logged each round. The
+// metrics count them all (AuditCheck::violations).
+void cap_errors(std::vector<std::string>& errors) {
+  if (errors.size() <= kAuditErrorLimit) return;
+  const std::size_t more = errors.size() - kAuditErrorLimit;
+  errors.resize(kAuditErrorLimit);
+  errors.push_back("... and " + std::to_string(more) + " more");
+}
+
 // IRQ number -> what /proc/interrupts says after the counts (chip, hwirq, handlers).
 std::map<long, std::string> interrupt_names(const std::string& text) {
   std::map<long, std::string> out;
@@ -262,42 +272,67 @@ AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessI
                                 pid_t self) {
   std::map<pid_t, const ProcessInfo*> by_pid;
   for (const ProcessInfo& p : processes) by_pid[p.pid] = &p;
-  AuditCheck check;
+  // The held exclusive lists, each with its holders' PIDs and cgroups.
+  struct Held {
+    std::string label;
+    const CpuList* list;
+    std::set<pid_t> holders;
+    std::vector<std::string> cgroups;
+  };
+  std::vector<Held> held;
+  CpuSet held_cpus;
   for (const auto& [name, pool] : config.pools) {
     if (!pool.exclusive) continue;
     for (const auto& [list_name, list] : pool.lists) {
       if (list.tasks.empty()) continue;  // nobody's isolation to break yet
-      const std::set<pid_t> holders(list.tasks.begin(), list.tasks.end());
-      std::vector<std::string> holder_cgroups;
+      Held h{list_label(pool, list), &list, {list.tasks.begin(), list.tasks.end()}, {}};
       for (pid_t holder : list.tasks) {
         auto it = by_pid.find(holder);
-        if (it != by_pid.end()) holder_cgroups.push_back(it->second->cgroup);
+        if (it != by_pid.end()) h.cgroups.push_back(it->second->cgroup);
       }
-      for (const ProcessInfo& p : processes) {
-        if (p.kernel_thread || p.pid == self || holders.contains(p.pid)) continue;
-        if (std::any_of(holder_cgroups.begin(), holder_cgroups.end(),
-                        [&](const std::string& h) { return within_cgroup(p.cgroup, h); })) {
-          continue;
-        }
-        std::vector<pid_t> tids;
-        CpuSet allowed;
-        for (const ThreadMask& t : p.threads) {
-          if (!t.allowed.intersects(list.cpus)) continue;
-          tids.push_back(t.tid);
-          allowed.add(t.allowed);
-        }
-        if (tids.empty()) continue;
-        std::string message = "Process " + std::to_string(p.pid) + " (" + p.comm + ", cgroup " +
-                              (p.cgroup.empty() ? std::string("unknown") : p.cgroup) + ")";
-        if (tids.size() < p.threads.size()) message += ", threads " + join_pids(tids) + ",";
-        message += " may run on CPUs " + allowed.intersection(list.cpus).to_string() +
-                   " of the exclusive list " + list_label(pool, list) + " held by " +
-                   join_pids(list.tasks) + " (allowed CPUs " + allowed.to_string() + ")";
-        check.errors.push_back(std::move(message));
-      }
+      held_cpus.add(list.cpus);
+      held.push_back(std::move(h));
     }
   }
+  AuditCheck check;
+  // One error per process, naming every list it may run on: without isolcpus= every
+  // process may run everywhere, and one per process and list would be thousands.
+  for (const ProcessInfo& p : processes) {
+    if (p.kernel_thread || p.pid == self) continue;
+    CpuSet allowed;
+    for (const ThreadMask& t : p.threads) allowed.add(t.allowed);
+    if (!allowed.intersects(held_cpus)) continue;
+    CpuSet touched;
+    std::string lists;
+    std::size_t count = 0;
+    for (const Held& h : held) {
+      if (!allowed.intersects(h.list->cpus) || h.holders.contains(p.pid)) continue;
+      if (std::any_of(h.cgroups.begin(), h.cgroups.end(),
+                      [&](const std::string& c) { return within_cgroup(p.cgroup, c); })) {
+        continue;  // the holder's own
+      }
+      touched.add(h.list->cpus);
+      if (count++ > 0) lists += "; ";
+      lists += h.label + " held by " + join_pids(h.list->tasks);
+    }
+    if (count == 0) continue;
+    std::vector<pid_t> tids;
+    CpuSet culprit;  // what the threads that may run on those lists allow
+    for (const ThreadMask& t : p.threads) {
+      if (!t.allowed.intersects(touched)) continue;
+      tids.push_back(t.tid);
+      culprit.add(t.allowed);
+    }
+    std::string message = "Process " + std::to_string(p.pid) + " (" + p.comm + ", cgroup " +
+                          (p.cgroup.empty() ? std::string("unknown") : p.cgroup) + ")";
+    if (tids.size() < p.threads.size()) message += ", threads " + join_pids(tids) + ",";
+    message += " may run on CPUs " + culprit.intersection(touched).to_string() + " of the " +
+               (count == 1 ? "exclusive list " : "exclusive lists ") + lists + " (allowed CPUs " +
+               culprit.to_string() + ")";
+    check.errors.push_back(std::move(message));
+  }
   check.violations = check.errors.size();
+  cap_errors(check.errors);
   return check;
 }
 
@@ -340,6 +375,7 @@ std::optional<AuditCheck> audit_irqs(const Config& config, const Procfs& procfs,
   }
   check.violations = check.errors.size();
   if (check.violations == 0) return check;
+  cap_errors(check.errors);
   for (const ProcessInfo& p : processes) {
     if (p.kernel_thread || p.comm != "irqbalance") continue;
     check.errors.push_back("irqbalance (pid " + std::to_string(p.pid) +
@@ -412,6 +448,7 @@ AuditCheck audit_kubelet(const Config& config, const std::string& state_path) {
     }
   }
   check.violations = check.errors.size();
+  cap_errors(check.errors);
   return check;
 }
 

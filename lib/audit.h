@@ -3,8 +3,9 @@
 // node-report checks (report.h AuditCheck): its errors, each naming a culprit.
 //
 //   exclusiveCpus  user-space threads allowed on a held exclusive list's CPUs that are
-//                  not its holder's: neither a holder's PID nor in a holder's cgroup (or
-//                  beneath it, so a container's own children are its own). Kernel threads
+//                  not its holder's, one error per process: neither a holder's PID nor
+//                  in a holder's cgroup (or beneath it, so a container's own children
+//                  are its own). Kernel threads
 //                  (PF_KTHREAD) and the auditing process itself are left out.
 //   irqs           IRQs with a handler whose smp_affinity_list includes exclusive CPUs,
 //                  with a hint when irqbalance runs (it would move them back).
@@ -59,6 +60,9 @@ std::string cpuset_cgroup_path(const std::string& proc_cgroup);
 // Every process of <procfs root>, sorted by PID, without zombies; for a kernel thread
 // only its pid, command and flag. Throws Error when the root cannot be listed.
 std::vector<ProcessInfo> scan_processes(const Procfs& procfs);
+
+// The errors a check lists at most; then "... and N more" (violations counts them all).
+inline constexpr std::size_t kAuditErrorLimit = 100;
 
 // exclusiveCpus over the held lists of the exclusive pools of `config`. `self`: the
 // auditing process, left out (its own mask is whatever it was started with).

@@ -85,23 +85,40 @@ TEST(AuditExclusiveCpusTest, NamesEveryThreadOutsideTheHoldersByPidCommandAndCgr
   EXPECT_THAT(
       check.errors,
       ElementsAre(
-          "Process 1 (systemd, cgroup /init.scope) may run on CPUs 4 of the exclusive list "
-          "dataplane:4 held by 100 (allowed CPUs 0-7)",
+          // one error per process, naming every list it may run on
+          "Process 1 (systemd, cgroup /init.scope) may run on CPUs 4,5 of the exclusive lists "
+          "dataplane:4 held by 100; dataplane:5 held by 150 (allowed CPUs 0-7)",
+          // the child of 100's container is not 150's
+          "Process 101 (app worker, cgroup /kcm.slice/c1/sub) may run on CPUs 5 of the "
+          "exclusive list dataplane:5 held by 150 (allowed CPUs 0-7)",
           // /kcm.slice/c10 is not beneath /kcm.slice/c1
           "Process 150 (noisy (x), cgroup /kcm.slice/c10) may run on CPUs 4 of the exclusive "
           "list dataplane:4 held by 100 (allowed CPUs 0-7)",
           "Process 200 (java, cgroup /user.slice/session-1.scope), threads 201, 202, may run "
-          "on CPUs 4 of the exclusive list dataplane:4 held by 100 (allowed CPUs 0-7)",
-          "Process 1 (systemd, cgroup /init.scope) may run on CPUs 5 of the exclusive list "
-          "dataplane:5 held by 150 (allowed CPUs 0-7)",
-          // the child of 100's container is not 150's
-          "Process 101 (app worker, cgroup /kcm.slice/c1/sub) may run on CPUs 5 of the "
-          "exclusive list dataplane:5 held by 150 (allowed CPUs 0-7)",
-          "Process 200 (java, cgroup /user.slice/session-1.scope), threads 201, 202, may run "
-          "on CPUs 5 of the exclusive list dataplane:5 held by 150 (allowed CPUs 0-7)",
+          "on CPUs 4,5 of the exclusive lists dataplane:4 held by 100; dataplane:5 held by 150 "
+          "(allowed CPUs 0-7)",
           "Process 500 (lonely, cgroup unknown) may run on CPUs 5 of the exclusive list "
           "dataplane:5 held by 150 (allowed CPUs 5)"));
-  EXPECT_EQ(check.violations, 7u);
+  EXPECT_EQ(check.violations, 5u);
+}
+
+// Without isolcpus= every process of a node may run on every list: the errors stop at
+// kAuditErrorLimit (the report is published whole), the violations count them all.
+TEST(AuditExclusiveCpusTest, ErrorsStopAtTheLimitAndViolationsCountThemAll) {
+  std::vector<ProcessInfo> processes;
+  for (pid_t pid = 1000; pid < 1250; ++pid) {
+    ProcessInfo p;
+    p.pid = pid;
+    p.comm = "daemon";
+    p.cgroup = "/system.slice/d.service";
+    p.threads.push_back({pid, CpuSet{0, 4, 5}});
+    processes.push_back(std::move(p));
+  }
+  const AuditCheck check = audit_exclusive_cpus(node_config(), processes, 0);
+  EXPECT_EQ(check.violations, 250u);
+  ASSERT_EQ(check.errors.size(), kAuditErrorLimit + 1);
+  EXPECT_THAT(check.errors[0], HasSubstr("Process 1000 (daemon"));
+  EXPECT_EQ(check.errors.back(), "... and 150 more");
 }
 
 TEST(AuditExclusiveCpusTest, LeavesOutTheAuditorAndFreeAndSharedLists) {
