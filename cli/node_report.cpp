@@ -54,6 +54,20 @@ void audit(NodeReport& report, const Procfs& procfs, const Settings& settings) {
     spdlog::warn("skipping the exclusiveCpus and irqs checks: {}", e.what());
   }
   if (processes) {
+    // A few unreadable processes leave the check standing, judged on the rest (a holder
+    // or most of them unreadable leaves it out: audit_exclusive_cpus throws).
+    std::size_t unreadable = 0;
+    const ProcessInfo* first = nullptr;
+    for (const ProcessInfo& p : *processes) {
+      if (p.unreadable.empty()) continue;
+      if (unreadable++ == 0) first = &p;
+    }
+    if (first != nullptr) {
+      spdlog::warn(
+          "the isolation audit could not read {} of {} processes, and does not judge "
+          "them; the first: {}",
+          unreadable, processes->size(), first->unreadable);
+    }
     pid_t self = 0;
     try {
       self = procfs.self_pid();

@@ -260,9 +260,14 @@ std::vector<ProcessInfo> scan_processes(const Procfs& procfs) {
     if (pid <= 0) continue;
     try {
       if (auto p = read_process(procfs, static_cast<pid_t>(pid))) out.push_back(std::move(*p));
-    } catch (const Error&) {
-      // Another mount's permissions or a malformed fixture file: a process the audit
-      // cannot judge is not one it can name.
+    } catch (const Error& e) {
+      // A process that ended is none of the audit's business; one it may not read (an
+      // LSM, another mount's permissions) it cannot judge, and must say so.
+      if (e.is_not_found()) continue;
+      ProcessInfo p;
+      p.pid = static_cast<pid_t>(pid);
+      p.unreadable = e.what();
+      out.push_back(std::move(p));
     }
   }
   return out;
@@ -271,7 +276,19 @@ std::vector<ProcessInfo> scan_processes(const Procfs& procfs) {
 AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessInfo>& processes,
                                 pid_t self) {
   std::map<pid_t, const ProcessInfo*> by_pid;
-  for (const ProcessInfo& p : processes) by_pid[p.pid] = &p;
+  std::size_t unreadable = 0;
+  const ProcessInfo* first_unreadable = nullptr;
+  for (const ProcessInfo& p : processes) {
+    by_pid[p.pid] = &p;
+    if (p.unreadable.empty()) continue;
+    if (unreadable++ == 0) first_unreadable = &p;
+  }
+  // "ok" over processes it could not see would be a false all-clear.
+  if (unreadable * 2 > processes.size()) {
+    throw op_error("audit", "exclusiveCpus",
+                   std::to_string(unreadable) + " of " + std::to_string(processes.size()) +
+                       " processes could not be read, the first: " + first_unreadable->unreadable);
+  }
   // The held exclusive lists, each with its holders' PIDs and cgroups.
   struct Held {
     std::string label;
@@ -288,7 +305,14 @@ AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessI
       Held h{list_label(pool, list), &list, {list.tasks.begin(), list.tasks.end()}, {}};
       for (pid_t holder : list.tasks) {
         auto it = by_pid.find(holder);
-        if (it != by_pid.end()) h.cgroups.push_back(it->second->cgroup);
+        if (it == by_pid.end()) continue;  // ended: reconcile's business
+        if (!it->second->unreadable.empty()) {
+          // Without its cgroup, its own children would be named as culprits.
+          throw op_error("audit", "exclusiveCpus",
+                         "holder " + std::to_string(holder) + " of " + h.label +
+                             " could not be read: " + it->second->unreadable);
+        }
+        h.cgroups.push_back(it->second->cgroup);
       }
       held_cpus.add(list.cpus);
       held.push_back(std::move(h));
@@ -298,7 +322,7 @@ AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessI
   // One error per process, naming every list it may run on: without isolcpus= every
   // process may run everywhere, and one per process and list would be thousands.
   for (const ProcessInfo& p : processes) {
-    if (p.kernel_thread || p.pid == self) continue;
+    if (p.kernel_thread || p.pid == self || !p.unreadable.empty()) continue;
     CpuSet allowed;
     for (const ThreadMask& t : p.threads) allowed.add(t.allowed);
     if (!allowed.intersects(held_cpus)) continue;

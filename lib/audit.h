@@ -47,6 +47,7 @@ struct ProcessInfo {
   std::string cgroup;          // its cpuset cgroup's path ("/" the root); "" unknown
   bool kernel_thread = false;  // PF_KTHREAD in its stat flags
   std::vector<ThreadMask> threads;
+  std::string unreadable;  // why its files could not be read (EACCES, malformed); "" read
 };
 
 // The stat flag of a kernel thread (include/linux/sched.h).
@@ -58,14 +59,16 @@ inline constexpr unsigned long kPfKthread = 0x00200000;
 std::string cpuset_cgroup_path(const std::string& proc_cgroup);
 
 // Every process of <procfs root>, sorted by PID, without zombies; for a kernel thread
-// only its pid, command and flag. Throws Error when the root cannot be listed.
+// only its pid, command and flag; for one that could not be read (but did not vanish)
+// only its pid and `unreadable`. Throws Error when the root cannot be listed.
 std::vector<ProcessInfo> scan_processes(const Procfs& procfs);
 
 // The errors a check lists at most; then "... and N more" (violations counts them all).
 inline constexpr std::size_t kAuditErrorLimit = 100;
 
 // exclusiveCpus over the held lists of the exclusive pools of `config`. `self`: the
-// auditing process, left out (its own mask is whatever it was started with).
+// auditing process, left out (its own mask is whatever it was started with). Throws
+// Error when it cannot judge: a holder or most processes unreadable.
 AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessInfo>& processes,
                                 pid_t self);
 

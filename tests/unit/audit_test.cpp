@@ -78,6 +78,30 @@ TEST(ScanProcessesTest, AnUnlistableRootThrowsNamingIt) {
   }
 }
 
+// A process the scan may not read (EACCES under an LSM, or a malformed file) is kept with
+// why; one that vanished (no stat) is skipped.
+TEST(ScanProcessesTest, KeepsUnreadableProcessesWithWhyAndSkipsVanishedOnes) {
+  FakeProcfs procfs;
+  procfs.add_process(10, 1, "0-7");
+  procfs.add_process(11, 1, "0-7");
+  write_file(procfs.root() + "/11/stat", "11 no parentheses\n");
+  write_file(procfs.root() + "/12/cgroup", "0::/gone\n");  // ended: no stat
+  const auto processes = scan_processes(Procfs(procfs.root()));
+  ASSERT_EQ(processes.size(), 2u);
+  EXPECT_EQ(processes[0].pid, 10);
+  EXPECT_EQ(processes[0].unreadable, "");
+  EXPECT_EQ(processes[1].pid, 11);
+  EXPECT_THAT(processes[1].unreadable, HasSubstr(procfs.root() + "/11/stat"));
+  EXPECT_TRUE(processes[1].threads.empty());
+}
+
+ProcessInfo unreadable_process(pid_t pid) {
+  ProcessInfo p;
+  p.pid = pid;
+  p.unreadable = "open \"/proc/" + std::to_string(pid) + "/status\": Permission denied";
+  return p;
+}
+
 // --- exclusiveCpus ----------------------------------------------------------------------
 
 TEST(AuditExclusiveCpusTest, NamesEveryThreadOutsideTheHoldersByPidCommandAndCgroup) {
@@ -119,6 +143,33 @@ TEST(AuditExclusiveCpusTest, ErrorsStopAtTheLimitAndViolationsCountThemAll) {
   ASSERT_EQ(check.errors.size(), kAuditErrorLimit + 1);
   EXPECT_THAT(check.errors[0], HasSubstr("Process 1000 (daemon"));
   EXPECT_EQ(check.errors.back(), "... and 150 more");
+}
+
+// "ok" having judged nothing would be a false all-clear: an unreadable holder (whose
+// cgroup decides who is its own) or mostly unreadable processes leave the check out.
+TEST(AuditExclusiveCpusTest, AnUnreadableHolderOrMostlyUnreadableProcessesThrow) {
+  std::vector<ProcessInfo> processes = node_processes();
+  processes.push_back(unreadable_process(600));
+  // One unreadable process that holds nothing: judged on the others.
+  EXPECT_EQ(audit_exclusive_cpus(node_config(), processes, 0).violations, 5u);
+  Config config = node_config();
+  config.pools.at("dataplane").lists.at("6-7").tasks = {600};
+  try {
+    audit_exclusive_cpus(config, processes, 0);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("holder 600 of dataplane:6-7 could not be read: open "
+                                    "\"/proc/600/status\": Permission denied"));
+  }
+  std::vector<ProcessInfo> mostly = node_processes();  // 9
+  for (pid_t pid = 601; pid < 611; ++pid) mostly.push_back(unreadable_process(pid));
+  try {
+    audit_exclusive_cpus(node_config(), mostly, 0);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("10 of 19 processes could not be read, the first: open "
+                                    "\"/proc/601/status\""));
+  }
 }
 
 TEST(AuditExclusiveCpusTest, LeavesOutTheAuditorAndFreeAndSharedLists) {
