@@ -176,6 +176,33 @@ void cap_errors(std::vector<std::string>& errors) {
   errors.push_back("... and " + std::to_string(more) + " more");
 }
 
+// The CPUs of the held exclusive lists whose holders run in `unit` (a cgroup v2 path) or
+// beneath it, as a Docker container under system.slice does: on v2 a child's effective
+// cpuset is within its parent's, so the unit must keep them. Throws Error when a holder
+// could not be read (whether it is inside is unknown).
+CpuSet held_within(const Config& config, const std::vector<ProcessInfo>& processes,
+                   const std::string& unit) {
+  std::map<pid_t, const ProcessInfo*> by_pid;
+  for (const ProcessInfo& p : processes) by_pid[p.pid] = &p;
+  CpuSet out;
+  for (const auto& [name, pool] : config.pools) {
+    if (!pool.exclusive) continue;
+    for (const auto& [list_name, list] : pool.lists) {
+      for (pid_t holder : list.tasks) {
+        auto it = by_pid.find(holder);
+        if (it == by_pid.end()) continue;
+        if (!it->second->unreadable.empty()) {
+          throw op_error("audit", "hostSlices",
+                         "holder " + std::to_string(holder) + " of " + list_label(pool, list) +
+                             " could not be read: " + it->second->unreadable);
+        }
+        if (within_cgroup(it->second->cgroup, unit)) out.add(list.cpus);
+      }
+    }
+  }
+  return out;
+}
+
 // IRQ number -> what /proc/interrupts says after the counts (chip, hwirq, handlers).
 std::map<long, std::string> interrupt_names(const std::string& text) {
   std::map<long, std::string> out;
@@ -476,7 +503,8 @@ AuditCheck audit_kubelet(const Config& config, const std::string& state_path) {
   return check;
 }
 
-std::optional<AuditCheck> audit_host_slices(const Config& config, const std::string& cgroup_root) {
+std::optional<AuditCheck> audit_host_slices(const Config& config, const std::string& cgroup_root,
+                                            const std::vector<ProcessInfo>& processes) {
   auto controllers = if_found([&] { return read_file(cgroup_root + "/cgroup.controllers"); });
   if (!controllers) return std::nullopt;
   std::istringstream words(*controllers);
@@ -505,16 +533,22 @@ std::optional<AuditCheck> audit_host_slices(const Config& config, const std::str
     std::optional<CpuSet> cpus = read_cpus(dir + "/cpuset.cpus.effective");
     if (!cpus) cpus = root_cpus;
     if (!cpus) continue;
-    const CpuSet overlap = cpus->intersection(exclusive);
+    const CpuSet inside = held_within(config, processes, "/" + std::string(unit));
+    const CpuSet avoid = exclusive.difference(inside);
+    const CpuSet overlap = cpus->intersection(avoid);
     if (overlap.empty()) continue;
-    const CpuSet rest = cpus->difference(exclusive);
-    check.errors.push_back(
-        std::string(unit) + " may run on exclusive CPUs " + overlap.to_string() + " (" +
-        exclusive_lists_touched(config, overlap) + "): its cpuset.cpus.effective is " +
-        cpus->to_string() + "; " +
-        (rest.empty()
-             ? std::string("no CPU outside the exclusive lists is left for it")
-             : "systemctl set-property " + std::string(unit) + " AllowedCPUs=" + rest.to_string()));
+    const CpuSet rest = cpus->difference(avoid);
+    std::string message = std::string(unit) + " may run on exclusive CPUs " + overlap.to_string() +
+                          " (" + exclusive_lists_touched(config, overlap) +
+                          "): its cpuset.cpus.effective is " + cpus->to_string() + "; ";
+    message += rest.empty() ? std::string("no CPU outside the exclusive lists is left for it")
+                            : "systemctl set-property " + std::string(unit) +
+                                  " AllowedCPUs=" + rest.to_string();
+    if (!inside.empty()) {
+      message += " (keeping CPUs " + inside.to_string() +
+                 " of the kcm holders inside it: " + exclusive_lists_touched(config, inside) + ")";
+    }
+    check.errors.push_back(std::move(message));
   }
   check.violations = check.errors.size();
   return check;

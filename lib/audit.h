@@ -84,6 +84,8 @@ AuditCheck audit_kubelet(const Config& config, const std::string& state_path);
 
 // hostSlices: `cgroup_root` is the cgroup v2 mount (<sysfs>/fs/cgroup). nullopt when it
 // is not a v2 tree with the cpuset controller (cgroup v1: systemd sets no AllowedCPUs).
-std::optional<AuditCheck> audit_host_slices(const Config& config, const std::string& cgroup_root);
+// The CPUs of holders in a slice (`processes`: their cgroups) are left to it.
+std::optional<AuditCheck> audit_host_slices(const Config& config, const std::string& cgroup_root,
+                                            const std::vector<ProcessInfo>& processes);
 
 }  // namespace kcm

@@ -290,7 +290,7 @@ TEST(AuditKubeletTest, MalformedStateThrowsNamingTheFile) {
 // --- hostSlices -------------------------------------------------------------------------
 
 TEST(AuditHostSlicesTest, SlicesOnExclusiveCpusGetTheirSystemctlCommand) {
-  const auto check = audit_host_slices(node_config(), kNode + "/sys/fs/cgroup");
+  const auto check = audit_host_slices(node_config(), kNode + "/sys/fs/cgroup", node_processes());
   ASSERT_TRUE(check);
   EXPECT_THAT(check->errors,
               ElementsAre("system.slice may run on exclusive CPUs 6 (dataplane:6-7): its "
@@ -302,11 +302,47 @@ TEST(AuditHostSlicesTest, SlicesOnExclusiveCpusGetTheirSystemctlCommand) {
   EXPECT_EQ(check->violations, 2u);
 }
 
+// With Docker's systemd driver a pinned container lives in system.slice/docker-<id>.scope,
+// and on v2 its cpuset is within system.slice's: those CPUs are the slice's to keep.
+TEST(AuditHostSlicesTest, TheCpusOfHoldersInsideASliceAreLeftToIt) {
+  TempDir tmp;
+  write_file(tmp / "cgroup.controllers", "cpuset cpu\n");
+  write_file(tmp / "cpuset.cpus.effective", "0-7\n");
+  write_file(tmp / "system.slice/cpuset.cpus.effective", "0-7\n");
+  write_file(tmp / "init.scope/cgroup.procs", "1\n");
+  std::vector<ProcessInfo> processes = node_processes();
+  ProcessInfo docker;
+  docker.pid = 700;
+  docker.comm = "dpdk";
+  docker.cgroup = "/system.slice/docker-0a1b.scope";
+  docker.threads.push_back({700, CpuSet::parse("6-7")});
+  processes.push_back(docker);
+  Config config = node_config();
+  config.pools.at("dataplane").lists.at("6-7").tasks = {700};
+  const auto check = audit_host_slices(config, tmp.path(), processes);
+  ASSERT_TRUE(check);
+  EXPECT_THAT(check->errors,
+              ElementsAre("system.slice may run on exclusive CPUs 4,5 (dataplane:4, dataplane:5): "
+                          "its cpuset.cpus.effective is 0-7; systemctl set-property system.slice "
+                          "AllowedCPUs=0-3,6,7 (keeping CPUs 6,7 of the kcm holders inside it: "
+                          "dataplane:6-7)",
+                          "init.scope may run on exclusive CPUs 4-7 (dataplane:4, dataplane:5, "
+                          "dataplane:6-7): its cpuset.cpus.effective is 0-7; systemctl "
+                          "set-property init.scope AllowedCPUs=0-3"));
+  // The fixture's system.slice (0-3,6): nothing left to take from it.
+  const auto fixture = audit_host_slices(config, kNode + "/sys/fs/cgroup", processes);
+  ASSERT_TRUE(fixture);
+  EXPECT_THAT(fixture->errors, ElementsAre(HasSubstr("init.scope may run")));
+  // A holder it cannot read might be inside: no command that could take its CPUs.
+  processes.back().unreadable = "open \"/proc/700/status\": Permission denied";
+  EXPECT_THROW(audit_host_slices(config, tmp.path(), processes), Error);
+}
+
 TEST(AuditHostSlicesTest, NotCgroupV2WithCpusetMeansNoCheck) {
   TempDir tmp;
-  EXPECT_FALSE(audit_host_slices(node_config(), tmp.path()));
+  EXPECT_FALSE(audit_host_slices(node_config(), tmp.path(), {}));
   write_file(tmp / "cgroup.controllers", "cpu memory\n");
-  EXPECT_FALSE(audit_host_slices(node_config(), tmp.path()));
+  EXPECT_FALSE(audit_host_slices(node_config(), tmp.path(), {}));
 }
 
 }  // namespace
