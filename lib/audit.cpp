@@ -278,6 +278,40 @@ std::string cpuset_cgroup_path(const std::string& proc_cgroup) {
   return v2;
 }
 
+namespace {
+
+// The leading "/.." components of a cgroup path: what a private cgroup namespace (a pod's,
+// on cgroup v2) puts before the path of a cgroup outside it.
+std::string up_prefix(const std::string& path) {
+  std::size_t end = 0;
+  while (path.compare(end, 3, "/..") == 0 && (end + 3 == path.size() || path[end + 3] == '/')) {
+    end += 3;
+  }
+  return path.substr(0, end);
+}
+
+// Shown from a private cgroup namespace, every cgroup outside it reads as
+// /../../<path>; init is at the host's top (/ or /init.scope), so the "/.." of its path
+// are the namespace's depth: stripped, those paths are the host's. Cgroups that share an
+// ancestor with the namespace's root keep fewer "/.." (docs/audit.md).
+void strip_namespace_prefix(std::vector<ProcessInfo>& processes) {
+  auto init = std::find_if(processes.begin(), processes.end(),
+                           [](const ProcessInfo& p) { return p.pid == 1; });
+  if (init == processes.end()) return;
+  const std::string prefix = up_prefix(init->cgroup);
+  if (prefix.empty()) return;
+  for (ProcessInfo& p : processes) {
+    if (p.cgroup == prefix) {
+      p.cgroup = "/";
+    } else if (p.cgroup.size() > prefix.size() && p.cgroup.compare(0, prefix.size(), prefix) == 0 &&
+               p.cgroup[prefix.size()] == '/') {
+      p.cgroup.erase(0, prefix.size());
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<ProcessInfo> scan_processes(const Procfs& procfs) {
   DIR* dir = ::opendir(procfs.root().c_str());
   if (dir == nullptr) throw sys_error("open", procfs.root(), errno);
@@ -297,6 +331,7 @@ std::vector<ProcessInfo> scan_processes(const Procfs& procfs) {
       out.push_back(std::move(p));
     }
   }
+  strip_namespace_prefix(out);
   return out;
 }
 

@@ -60,7 +60,9 @@ std::string cpuset_cgroup_path(const std::string& proc_cgroup);
 
 // Every process of <procfs root>, sorted by PID, without zombies; for a kernel thread
 // only its pid, command and flag; for one that could not be read (but did not vanish)
-// only its pid and `unreadable`. Throws Error when the root cannot be listed.
+// only its pid and `unreadable`. Cgroup paths seen from a private cgroup namespace
+// (/../../x) lose the "/.." that init's path has. Throws Error when the root cannot be
+// listed.
 std::vector<ProcessInfo> scan_processes(const Procfs& procfs);
 
 // The errors a check lists at most; then "... and N more" (violations counts them all).

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "test_support.h"
 
 namespace kcm {
@@ -93,6 +95,27 @@ TEST(ScanProcessesTest, KeepsUnreadableProcessesWithWhyAndSkipsVanishedOnes) {
   EXPECT_EQ(processes[1].pid, 11);
   EXPECT_THAT(processes[1].unreadable, HasSubstr(procfs.root() + "/11/stat"));
   EXPECT_TRUE(processes[1].threads.empty());
+}
+
+// node-report in a pod with a private cgroup namespace (cgroup v2) reads the host's
+// cgroups as /../../../<path>: the "/.." of init's path (init is at the top) go.
+TEST(ScanProcessesTest, StripsThePrefixOfAPrivateCgroupNamespace) {
+  FakeProcfs procfs;
+  const std::map<pid_t, std::string> cgroups = {
+      {1, "/../../../init.scope"},
+      {5, "/../../../system.slice/docker-0a1b.scope"},
+      {6, "/"},                               // the namespace's own root
+      {7, "/../kubepods-pod2.slice/cri-c2"},  // shares an ancestor: left as it is
+      {8, "/../../.."},                       // the host's root
+      {9, "/../../../..x/y"}};
+  for (const auto& [pid, cgroup] : cgroups) {
+    procfs.add_process(pid, 1, "0-7");
+    write_file(procfs.root() + "/" + std::to_string(pid) + "/cgroup", "0::" + cgroup + "\n");
+  }
+  std::vector<std::string> seen;
+  for (const auto& p : scan_processes(Procfs(procfs.root()))) seen.push_back(p.cgroup);
+  EXPECT_THAT(seen, ElementsAre("/init.scope", "/system.slice/docker-0a1b.scope", "/",
+                                "/../kubepods-pod2.slice/cri-c2", "/", "/..x/y"));
 }
 
 ProcessInfo unreadable_process(pid_t pid) {
