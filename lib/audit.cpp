@@ -455,7 +455,11 @@ std::optional<AuditCheck> audit_irqs(const Config& config, const Procfs& procfs,
                            " (" + exclusive_lists_touched(config, overlap) +
                            "): its smp_affinity_list is " + affinity.to_string() + "; " +
                            (elsewhere.empty()
-                                ? std::string("it allows no CPU outside the exclusive lists")
+                                // Most often a managed IRQ (a device's per-CPU queue): the
+                                // kernel refuses a new affinity for those (EIO).
+                                ? "it allows no CPU outside the exclusive lists; if it is a "
+                                  "device's per-CPU queue, boot with isolcpus=managed_irq," +
+                                      exclusive.to_string()
                                 : "echo " + elsewhere.to_string() + " > /proc/irq/" +
                                       std::to_string(irq) + "/smp_affinity_list"));
   }

@@ -224,7 +224,8 @@ TEST(AuditIrqsTest, NamesIrqsWithHandlersOnExclusiveCpusAndHintsAtIrqbalance) {
                   "echo 0-3 > /proc/irq/24/smp_affinity_list",
                   "IRQ 27 (PCI-MSI 1048576-edge nvme0q1) may be delivered to exclusive CPUs 4,5 "
                   "(dataplane:4, dataplane:5): its smp_affinity_list is 4,5; it allows no CPU "
-                  "outside the exclusive lists",
+                  "outside the exclusive lists; if it is a device's per-CPU queue, boot with "
+                  "isolcpus=managed_irq,4-7",
                   "irqbalance (pid 300) is running and moves IRQs back onto any CPU it is not told "
                   "to avoid: set IRQBALANCE_BANNED_CPULIST=4-7 in its environment file and restart "
                   "it"));
