@@ -51,9 +51,23 @@ void audit(NodeReport& report, const Procfs& procfs, const Settings& settings) {
   try {
     processes = scan_processes(procfs);
   } catch (const Error& e) {
-    spdlog::warn("skipping the exclusiveCpus and irqs checks: {}", e.what());
+    spdlog::warn("skipping the exclusiveCpus, irqs and hostSlices checks: {}", e.what());
   }
   if (processes) {
+    // A few unreadable processes leave the check standing, judged on the rest (a holder
+    // or most of them unreadable leaves it out: audit_exclusive_cpus throws).
+    std::size_t unreadable = 0;
+    const ProcessInfo* first = nullptr;
+    for (const ProcessInfo& p : *processes) {
+      if (p.unreadable.empty()) continue;
+      if (unreadable++ == 0) first = &p;
+    }
+    if (first != nullptr) {
+      spdlog::warn(
+          "the isolation audit could not read {} of {} processes, and does not judge "
+          "them; the first: {}",
+          unreadable, processes->size(), first->unreadable);
+    }
     pid_t self = 0;
     try {
       self = procfs.self_pid();
@@ -63,11 +77,14 @@ void audit(NodeReport& report, const Procfs& procfs, const Settings& settings) {
     report.exclusive_cpus = audit_or_skip(
         "exclusiveCpus", [&] { return audit_exclusive_cpus(config, *processes, self); });
     report.irqs = audit_or_skip("irqs", [&] { return audit_irqs(config, procfs, *processes); });
+    // Needs the holders' cgroups: without them it would give a slice's command taking
+    // CPUs from the pinned containers inside it.
+    report.host_slices = audit_or_skip("hostSlices", [&] {
+      return audit_host_slices(config, settings.sysfs_root + "/fs/cgroup", *processes);
+    });
   }
   report.kubelet = audit_or_skip(
       "kubelet", [&] { return audit_kubelet(config, settings.kubelet_cpu_manager_state); });
-  report.host_slices = audit_or_skip(
-      "hostSlices", [&] { return audit_host_slices(config, settings.sysfs_root + "/fs/cgroup"); });
 }
 
 void node_report_once(const NodeReportOptions& opts, const Settings& settings) {

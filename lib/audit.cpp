@@ -114,6 +114,9 @@ std::string valid_utf8(std::string_view text) {
   return out;
 }
 
+// What fixes a static kubelet: only kcm then writes the cpusets of kcm's holders.
+constexpr std::string_view kKubeletHint = "use --cpu-manager-policy=none";
+
 // "pool:list" as the other node-report checks name a list.
 std::string list_label(const Pool& pool, const CpuList& list) {
   return pool.name.str() + ":" + list.name.str();
@@ -172,6 +175,43 @@ bool has_handler(const std::string& irq_dir) {
     return false;
   }
   return false;
+}
+
+// Keeps the first kAuditErrorLimit errors and says how many more there were: the report
+// is published as one object (etcd takes about 1.5 MiB) and logged each round. The
+// metrics count them all (AuditCheck::violations).
+void cap_errors(std::vector<std::string>& errors) {
+  if (errors.size() <= kAuditErrorLimit) return;
+  const std::size_t more = errors.size() - kAuditErrorLimit;
+  errors.resize(kAuditErrorLimit);
+  errors.push_back("... and " + std::to_string(more) + " more");
+}
+
+// The CPUs of the held exclusive lists whose holders run in `unit` (a cgroup v2 path) or
+// beneath it, as a Docker container under system.slice does: on v2 a child's effective
+// cpuset is within its parent's, so the unit must keep them. Throws Error when a holder
+// could not be read (whether it is inside is unknown).
+CpuSet held_within(const Config& config, const std::vector<ProcessInfo>& processes,
+                   const std::string& unit) {
+  std::map<pid_t, const ProcessInfo*> by_pid;
+  for (const ProcessInfo& p : processes) by_pid[p.pid] = &p;
+  CpuSet out;
+  for (const auto& [name, pool] : config.pools) {
+    if (!pool.exclusive) continue;
+    for (const auto& [list_name, list] : pool.lists) {
+      for (pid_t holder : list.tasks) {
+        auto it = by_pid.find(holder);
+        if (it == by_pid.end()) continue;
+        if (!it->second->unreadable.empty()) {
+          throw op_error("audit", "hostSlices",
+                         "holder " + std::to_string(holder) + " of " + list_label(pool, list) +
+                             " could not be read: " + it->second->unreadable);
+        }
+        if (within_cgroup(it->second->cgroup, unit)) out.add(list.cpus);
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -281,6 +321,40 @@ std::string cpuset_cgroup_path(const std::string& proc_cgroup) {
   return v2;
 }
 
+namespace {
+
+// The leading "/.." components of a cgroup path: what a private cgroup namespace (a pod's,
+// on cgroup v2) puts before the path of a cgroup outside it.
+std::string up_prefix(const std::string& path) {
+  std::size_t end = 0;
+  while (path.compare(end, 3, "/..") == 0 && (end + 3 == path.size() || path[end + 3] == '/')) {
+    end += 3;
+  }
+  return path.substr(0, end);
+}
+
+// Shown from a private cgroup namespace, every cgroup outside it reads as
+// /../../<path>; init is at the host's top (/ or /init.scope), so the "/.." of its path
+// are the namespace's depth: stripped, those paths are the host's. Cgroups that share an
+// ancestor with the namespace's root keep fewer "/.." (docs/audit.md).
+void strip_namespace_prefix(std::vector<ProcessInfo>& processes) {
+  auto init = std::find_if(processes.begin(), processes.end(),
+                           [](const ProcessInfo& p) { return p.pid == 1; });
+  if (init == processes.end()) return;
+  const std::string prefix = up_prefix(init->cgroup);
+  if (prefix.empty()) return;
+  for (ProcessInfo& p : processes) {
+    if (p.cgroup == prefix) {
+      p.cgroup = "/";
+    } else if (p.cgroup.size() > prefix.size() && p.cgroup.compare(0, prefix.size(), prefix) == 0 &&
+               p.cgroup[prefix.size()] == '/') {
+      p.cgroup.erase(0, prefix.size());
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<ProcessInfo> scan_processes(const Procfs& procfs) {
   DIR* dir = ::opendir(procfs.root().c_str());
   if (dir == nullptr) throw sys_error("open", procfs.root(), errno);
@@ -290,55 +364,105 @@ std::vector<ProcessInfo> scan_processes(const Procfs& procfs) {
     if (pid <= 0) continue;
     try {
       if (auto p = read_process(procfs, static_cast<pid_t>(pid))) out.push_back(std::move(*p));
-    } catch (const Error&) {
-      // Another mount's permissions or a malformed fixture file: a process the audit
-      // cannot judge is not one it can name.
+    } catch (const Error& e) {
+      // A process that ended is none of the audit's business; one it may not read (an
+      // LSM, another mount's permissions) it cannot judge, and must say so.
+      if (e.is_not_found()) continue;
+      ProcessInfo p;
+      p.pid = static_cast<pid_t>(pid);
+      p.unreadable = e.what();
+      out.push_back(std::move(p));
     }
   }
+  strip_namespace_prefix(out);
   return out;
 }
 
 AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessInfo>& processes,
                                 pid_t self) {
   std::map<pid_t, const ProcessInfo*> by_pid;
-  for (const ProcessInfo& p : processes) by_pid[p.pid] = &p;
-  AuditCheck check;
+  std::size_t unreadable = 0;
+  const ProcessInfo* first_unreadable = nullptr;
+  for (const ProcessInfo& p : processes) {
+    by_pid[p.pid] = &p;
+    if (p.unreadable.empty()) continue;
+    if (unreadable++ == 0) first_unreadable = &p;
+  }
+  // "ok" over processes it could not see would be a false all-clear.
+  if (unreadable * 2 > processes.size()) {
+    throw op_error("audit", "exclusiveCpus",
+                   std::to_string(unreadable) + " of " + std::to_string(processes.size()) +
+                       " processes could not be read, the first: " + first_unreadable->unreadable);
+  }
+  // The held exclusive lists, each with its holders' PIDs and cgroups.
+  struct Held {
+    std::string label;
+    const CpuList* list;
+    std::set<pid_t> holders;
+    std::vector<std::string> cgroups;
+  };
+  std::vector<Held> held;
+  CpuSet held_cpus;
   for (const auto& [name, pool] : config.pools) {
     if (!pool.exclusive) continue;
     for (const auto& [list_name, list] : pool.lists) {
       if (list.tasks.empty()) continue;  // nobody's isolation to break yet
-      const std::set<pid_t> holders(list.tasks.begin(), list.tasks.end());
-      std::vector<std::string> holder_cgroups;
+      Held h{list_label(pool, list), &list, {list.tasks.begin(), list.tasks.end()}, {}};
       for (pid_t holder : list.tasks) {
         auto it = by_pid.find(holder);
-        if (it != by_pid.end()) holder_cgroups.push_back(it->second->cgroup);
-      }
-      for (const ProcessInfo& p : processes) {
-        if (p.kernel_thread || p.pid == self || holders.contains(p.pid)) continue;
-        if (std::any_of(holder_cgroups.begin(), holder_cgroups.end(),
-                        [&](const std::string& h) { return within_cgroup(p.cgroup, h); })) {
-          continue;
+        if (it == by_pid.end()) continue;  // ended: reconcile's business
+        if (!it->second->unreadable.empty()) {
+          // Without its cgroup, its own children would be named as culprits.
+          throw op_error("audit", "exclusiveCpus",
+                         "holder " + std::to_string(holder) + " of " + h.label +
+                             " could not be read: " + it->second->unreadable);
         }
-        std::vector<pid_t> tids;
-        CpuSet allowed;
-        for (const ThreadMask& t : p.threads) {
-          if (!t.allowed.intersects(list.cpus)) continue;
-          tids.push_back(t.tid);
-          allowed.add(t.allowed);
-        }
-        if (tids.empty()) continue;
-        std::string message =
-            "Process " + std::to_string(p.pid) + " (" + valid_utf8(p.comm) + ", cgroup " +
-            (p.cgroup.empty() ? std::string("unknown") : valid_utf8(p.cgroup)) + ")";
-        if (tids.size() < p.threads.size()) message += ", threads " + join_pids(tids) + ",";
-        message += " may run on CPUs " + allowed.intersection(list.cpus).to_string() +
-                   " of the exclusive list " + list_label(pool, list) + " held by " +
-                   join_pids(list.tasks) + " (allowed CPUs " + allowed.to_string() + ")";
-        check.errors.push_back(std::move(message));
+        h.cgroups.push_back(it->second->cgroup);
       }
+      held_cpus.add(list.cpus);
+      held.push_back(std::move(h));
     }
   }
+  AuditCheck check;
+  // One error per process, naming every list it may run on: without isolcpus= every
+  // process may run everywhere, and one per process and list would be thousands.
+  for (const ProcessInfo& p : processes) {
+    if (p.kernel_thread || p.pid == self || !p.unreadable.empty()) continue;
+    CpuSet allowed;
+    for (const ThreadMask& t : p.threads) allowed.add(t.allowed);
+    if (!allowed.intersects(held_cpus)) continue;
+    CpuSet touched;
+    std::string lists;
+    std::size_t count = 0;
+    for (const Held& h : held) {
+      if (!allowed.intersects(h.list->cpus) || h.holders.contains(p.pid)) continue;
+      if (std::any_of(h.cgroups.begin(), h.cgroups.end(),
+                      [&](const std::string& c) { return within_cgroup(p.cgroup, c); })) {
+        continue;  // the holder's own
+      }
+      touched.add(h.list->cpus);
+      if (count++ > 0) lists += "; ";
+      lists += h.label + " held by " + join_pids(h.list->tasks);
+    }
+    if (count == 0) continue;
+    std::vector<pid_t> tids;
+    CpuSet culprit;  // what the threads that may run on those lists allow
+    for (const ThreadMask& t : p.threads) {
+      if (!t.allowed.intersects(touched)) continue;
+      tids.push_back(t.tid);
+      culprit.add(t.allowed);
+    }
+    std::string message =
+        "Process " + std::to_string(p.pid) + " (" + valid_utf8(p.comm) + ", cgroup " +
+        (p.cgroup.empty() ? std::string("unknown") : valid_utf8(p.cgroup)) + ")";
+    if (tids.size() < p.threads.size()) message += ", threads " + join_pids(tids) + ",";
+    message += " may run on CPUs " + culprit.intersection(touched).to_string() + " of the " +
+               (count == 1 ? "exclusive list " : "exclusive lists ") + lists + " (allowed CPUs " +
+               culprit.to_string() + ")";
+    check.errors.push_back(std::move(message));
+  }
   check.violations = check.errors.size();
+  cap_errors(check.errors);
   return check;
 }
 
@@ -370,12 +494,17 @@ std::optional<AuditCheck> audit_irqs(const Config& config, const Procfs& procfs,
                            " (" + exclusive_lists_touched(config, overlap) +
                            "): its smp_affinity_list is " + affinity.to_string() + "; " +
                            (elsewhere.empty()
-                                ? std::string("it allows no CPU outside the exclusive lists")
+                                // Most often a managed IRQ (a device's per-CPU queue): the
+                                // kernel refuses a new affinity for those (EIO).
+                                ? "it allows no CPU outside the exclusive lists; if it is a "
+                                  "device's per-CPU queue, boot with isolcpus=managed_irq," +
+                                      exclusive.to_string()
                                 : "echo " + elsewhere.to_string() + " > /proc/irq/" +
                                       std::to_string(irq) + "/smp_affinity_list"));
   }
   check.violations = check.errors.size();
   if (check.violations == 0) return check;
+  cap_errors(check.errors);
   for (const ProcessInfo& p : processes) {
     if (p.kernel_thread || p.comm != "irqbalance") continue;
     check.errors.push_back("irqbalance (pid " + std::to_string(p.pid) +
@@ -394,6 +523,14 @@ KubeletState parse_kubelet_state(const std::string& text, const std::string& dis
   auto policy = state.find("policyName");
   if (policy != state.end() && policy->is_string()) out.policy = policy->get<std::string>();
   if (out.policy != "static") return out;
+  if (auto it = state.find("defaultCpuSet"); it != state.end() && !it->is_null()) {
+    if (!it->is_string()) throw op_error("parse", display, "\"defaultCpuSet\" is not a string");
+    try {
+      out.default_cpus = CpuSet::parse(it->get<std::string>());
+    } catch (const Error& e) {
+      throw with_context("parse " + quote(display), e);
+    }
+  }
   auto entries = state.find("entries");
   if (entries == state.end() || entries->is_null()) return out;
   if (!entries->is_object()) throw op_error("parse", display, "\"entries\" is not an object");
@@ -422,25 +559,44 @@ AuditCheck audit_kubelet(const Config& config, const std::string& state_path) {
   AuditCheck check;
   auto text = if_found([&] { return read_file(state_path); });
   if (!text) return check;
-  for (const KubeletAssignment& a : parse_kubelet_state(*text, state_path).assignments) {
+  const KubeletState state = parse_kubelet_state(*text, state_path);
+  if (state.policy != "static") return check;
+  // The static policy writes the cpuset of every container it has no exclusive
+  // assignment for, kcm's holders too, to its defaultCpuSet: kcm's pinning is undone
+  // whatever the entries say.
+  const CpuSet& shared = state.default_cpus;
+  const CpuSet shared_exclusive = shared.intersection(exclusive_cpus(config));
+  std::string message = "The kubelet's static CPU manager (" + state_path;
+  message += ") sets the cpuset of every container without an exclusive assignment, kcm's ";
+  message += "holders too, to its defaultCpuSet ";
+  message += shared.empty() ? std::string("(empty)") : shared.to_string();
+  if (!shared_exclusive.empty()) {
+    message += " (exclusive CPUs " + shared_exclusive.to_string() + ": " +
+               exclusive_lists_touched(config, shared_exclusive) + ")";
+  }
+  message += ", undoing kcm's pinning (" + std::string(kKubeletHint) + ")";
+  check.errors.push_back(std::move(message));
+  for (const KubeletAssignment& a : state.assignments) {
     for (const auto& [name, pool] : config.pools) {
       for (const auto& [list_name, list] : pool.lists) {
         const CpuSet both = a.cpus.intersection(list.cpus);
         if (both.empty()) continue;
-        std::string message = "The kubelet's static CPU manager (" + state_path;
-        message += ") assigns CPUs " + a.cpus.to_string();
-        message += " to container " + quote(a.container) + " of pod " + a.pod;
-        message += ": CPUs " + both.to_string() + " are in kcm's list " + list_label(pool, list);
-        message += " (give the kubelet --reserved-cpus covering kcm's CPUs, or its none policy)";
-        check.errors.push_back(std::move(message));
+        std::string entry = "The kubelet's static CPU manager (" + state_path;
+        entry += ") assigns CPUs " + a.cpus.to_string();
+        entry += " to container " + quote(a.container) + " of pod " + a.pod;
+        entry += ": CPUs " + both.to_string() + " are in kcm's list " + list_label(pool, list);
+        entry += " (" + std::string(kKubeletHint) + ")";
+        check.errors.push_back(std::move(entry));
       }
     }
   }
   check.violations = check.errors.size();
+  cap_errors(check.errors);
   return check;
 }
 
-std::optional<AuditCheck> audit_host_slices(const Config& config, const std::string& cgroup_root) {
+std::optional<AuditCheck> audit_host_slices(const Config& config, const std::string& cgroup_root,
+                                            const std::vector<ProcessInfo>& processes) {
   auto controllers = if_found([&] { return read_file(cgroup_root + "/cgroup.controllers"); });
   if (!controllers) return std::nullopt;
   std::istringstream words(*controllers);
@@ -465,16 +621,22 @@ std::optional<AuditCheck> audit_host_slices(const Config& config, const std::str
     std::optional<CpuSet> cpus = read_cpus(dir + "/cpuset.cpus.effective");
     if (!cpus) cpus = root_cpus;
     if (!cpus) continue;
-    const CpuSet overlap = cpus->intersection(exclusive);
+    const CpuSet inside = held_within(config, processes, "/" + std::string(unit));
+    const CpuSet avoid = exclusive.difference(inside);
+    const CpuSet overlap = cpus->intersection(avoid);
     if (overlap.empty()) continue;
-    const CpuSet rest = cpus->difference(exclusive);
-    check.errors.push_back(
-        std::string(unit) + " may run on exclusive CPUs " + overlap.to_string() + " (" +
-        exclusive_lists_touched(config, overlap) + "): its cpuset.cpus.effective is " +
-        cpus->to_string() + "; " +
-        (rest.empty()
-             ? std::string("no CPU outside the exclusive lists is left for it")
-             : "systemctl set-property " + std::string(unit) + " AllowedCPUs=" + rest.to_string()));
+    const CpuSet rest = cpus->difference(avoid);
+    std::string message = std::string(unit) + " may run on exclusive CPUs " + overlap.to_string() +
+                          " (" + exclusive_lists_touched(config, overlap) +
+                          "): its cpuset.cpus.effective is " + cpus->to_string() + "; ";
+    message += rest.empty() ? std::string("no CPU outside the exclusive lists is left for it")
+                            : "systemctl set-property " + std::string(unit) +
+                                  " AllowedCPUs=" + rest.to_string();
+    if (!inside.empty()) {
+      message += " (keeping CPUs " + inside.to_string() +
+                 " of the kcm holders inside it: " + exclusive_lists_touched(config, inside) + ")";
+    }
+    check.errors.push_back(std::move(message));
   }
   check.violations = check.errors.size();
   return check;

@@ -3,13 +3,15 @@
 // node-report checks (report.h AuditCheck): its errors, each naming a culprit.
 //
 //   exclusiveCpus  user-space threads allowed on a held exclusive list's CPUs that are
-//                  not its holder's: neither a holder's PID nor in a holder's cgroup (or
-//                  beneath it, so a container's own children are its own). Kernel threads
+//                  not its holder's, one error per process: neither a holder's PID nor
+//                  in a holder's cgroup (or beneath it, so a container's own children
+//                  are its own). Kernel threads
 //                  (PF_KTHREAD) and the auditing process itself are left out.
 //   irqs           IRQs with a handler whose smp_affinity_list includes exclusive CPUs,
 //                  with a hint when irqbalance runs (it would move them back).
-//   kubelet        the kubelet's CPU manager state, when its policy is static and an
-//                  assignment overlaps a kcm CPU list: both would write those cpusets.
+//   kubelet        the kubelet's CPU manager state, when its policy is static: it writes
+//                  its defaultCpuSet to every container it has not assigned, kcm's
+//                  holders too; and each assignment that overlaps a kcm CPU list.
 //   hostSlices     systemd's system.slice and init.scope allowed onto exclusive CPUs
 //                  (cgroup v2 cpuset.cpus.effective), with the systemctl command fixing it.
 //
@@ -46,6 +48,7 @@ struct ProcessInfo {
   std::string cgroup;          // its cpuset cgroup's path ("/" the root); "" unknown
   bool kernel_thread = false;  // PF_KTHREAD in its stat flags
   std::vector<ThreadMask> threads;
+  std::string unreadable;  // why its files could not be read (EACCES, malformed); "" read
 };
 
 // The stat flag of a kernel thread (include/linux/sched.h).
@@ -91,16 +94,24 @@ struct KubeletAssignment {
 };
 struct KubeletState {
   std::string policy;  // "" when absent or not a string
+  CpuSet default_cpus;  // "defaultCpuSet": the cpuset of every container without an entry
   std::vector<KubeletAssignment> assignments;
 };
 KubeletState parse_kubelet_state(const std::string& text, const std::string& display);
 
 // Every process of <procfs root>, sorted by PID, without zombies; for a kernel thread
-// only its pid, command and flag. Throws Error when the root cannot be listed.
+// only its pid, command and flag; for one that could not be read (but did not vanish)
+// only its pid and `unreadable`. Cgroup paths seen from a private cgroup namespace
+// (/../../x) lose the "/.." that init's path has. Throws Error when the root cannot be
+// listed.
 std::vector<ProcessInfo> scan_processes(const Procfs& procfs);
 
+// The errors a check lists at most; then "... and N more" (violations counts them all).
+inline constexpr std::size_t kAuditErrorLimit = 100;
+
 // exclusiveCpus over the held lists of the exclusive pools of `config`. `self`: the
-// auditing process, left out (its own mask is whatever it was started with).
+// auditing process, left out (its own mask is whatever it was started with). Throws
+// Error when it cannot judge: a holder or most processes unreadable.
 AuditCheck audit_exclusive_cpus(const Config& config, const std::vector<ProcessInfo>& processes,
                                 pid_t self);
 
@@ -116,6 +127,8 @@ AuditCheck audit_kubelet(const Config& config, const std::string& state_path);
 
 // hostSlices: `cgroup_root` is the cgroup v2 mount (<sysfs>/fs/cgroup). nullopt when it
 // is not a v2 tree with the cpuset controller (cgroup v1: systemd sets no AllowedCPUs).
-std::optional<AuditCheck> audit_host_slices(const Config& config, const std::string& cgroup_root);
+// The CPUs of holders in a slice (`processes`: their cgroups) are left to it.
+std::optional<AuditCheck> audit_host_slices(const Config& config, const std::string& cgroup_root,
+                                            const std::vector<ProcessInfo>& processes);
 
 }  // namespace kcm

@@ -120,16 +120,21 @@ class AuditTest(kcm_e2e.RuntimeTestCase):
         self.assertEqual(len(mine), 1, found["errors"])
         self.assertIn("its smp_affinity_list is %s;" % cpulist, mine[0])
 
-    def test_a_static_kubelet_assignment_on_a_kcm_list_is_named(self):
+    def test_a_static_kubelet_and_its_assignment_on_a_kcm_list_are_named(self):
         cpulist, _ = self.pinned()
         with open(self.kubelet_state, "w") as f:
-            f.write('{"policyName":"static","defaultCpuSet":"","entries":'
-                    '{"0b5f-pod":{"app":"%s"}},"checksum":1}' % cpulist)
+            f.write('{"policyName":"static","defaultCpuSet":"%s","entries":'
+                    '{"0b5f-pod":{"app":"%s"}},"checksum":1}' % (cpulist, cpulist))
         found = checks(self.conf, self.env)["kubelet"]
         self.assertFalse(found["ok"])
-        self.assertIn('assigns CPUs %s to container "app" of pod 0b5f-pod: CPUs %s are in '
-                      "kcm's list dataplane:%s" % (cpulist, cpulist, cpulist),
-                      found["errors"][0])
+        # The policy itself first, then each assignment on a kcm list (of any pool).
+        self.assertIn("sets the cpuset of every container without an exclusive assignment, "
+                      "kcm's holders too, to its defaultCpuSet %s (exclusive CPUs %s: "
+                      "dataplane:%s)" % (cpulist, cpulist, cpulist), found["errors"][0])
+        entry = ('assigns CPUs %s to container "app" of pod 0b5f-pod: CPUs %s are in '
+                 "kcm's list dataplane:%s (use --cpu-manager-policy=none)"
+                 % (cpulist, cpulist, cpulist))
+        self.assertTrue([e for e in found["errors"][1:] if entry in e], found["errors"])
         with open(self.kubelet_state, "w") as f:
             f.write('{"policyName":"none","defaultCpuSet":"","checksum":1}')
         self.assertEqual(checks(self.conf, self.env)["kubelet"], {"errors": [], "ok": True})

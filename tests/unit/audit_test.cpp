@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "test_support.h"
 
 namespace kcm {
@@ -163,6 +165,51 @@ TEST(ScanProcessesTest, AnUnlistableRootThrowsNamingIt) {
   }
 }
 
+// A process the scan may not read (EACCES under an LSM, or a malformed file) is kept with
+// why; one that vanished (no stat) is skipped.
+TEST(ScanProcessesTest, KeepsUnreadableProcessesWithWhyAndSkipsVanishedOnes) {
+  FakeProcfs procfs;
+  procfs.add_process(10, 1, "0-7");
+  procfs.add_process(11, 1, "0-7");
+  write_file(procfs.root() + "/11/stat", "11 no parentheses\n");
+  write_file(procfs.root() + "/12/cgroup", "0::/gone\n");  // ended: no stat
+  const auto processes = scan_processes(Procfs(procfs.root()));
+  ASSERT_EQ(processes.size(), 2u);
+  EXPECT_EQ(processes[0].pid, 10);
+  EXPECT_EQ(processes[0].unreadable, "");
+  EXPECT_EQ(processes[1].pid, 11);
+  EXPECT_THAT(processes[1].unreadable, HasSubstr(procfs.root() + "/11/stat"));
+  EXPECT_TRUE(processes[1].threads.empty());
+}
+
+// node-report in a pod with a private cgroup namespace (cgroup v2) reads the host's
+// cgroups as /../../../<path>: the "/.." of init's path (init is at the top) go.
+TEST(ScanProcessesTest, StripsThePrefixOfAPrivateCgroupNamespace) {
+  FakeProcfs procfs;
+  const std::map<pid_t, std::string> cgroups = {
+      {1, "/../../../init.scope"},
+      {5, "/../../../system.slice/docker-0a1b.scope"},
+      {6, "/"},                               // the namespace's own root
+      {7, "/../kubepods-pod2.slice/cri-c2"},  // shares an ancestor: left as it is
+      {8, "/../../.."},                       // the host's root
+      {9, "/../../../..x/y"}};
+  for (const auto& [pid, cgroup] : cgroups) {
+    procfs.add_process(pid, 1, "0-7");
+    write_file(procfs.root() + "/" + std::to_string(pid) + "/cgroup", "0::" + cgroup + "\n");
+  }
+  std::vector<std::string> seen;
+  for (const auto& p : scan_processes(Procfs(procfs.root()))) seen.push_back(p.cgroup);
+  EXPECT_THAT(seen, ElementsAre("/init.scope", "/system.slice/docker-0a1b.scope", "/",
+                                "/../kubepods-pod2.slice/cri-c2", "/", "/..x/y"));
+}
+
+ProcessInfo unreadable_process(pid_t pid) {
+  ProcessInfo p;
+  p.pid = pid;
+  p.unreadable = "open \"/proc/" + std::to_string(pid) + "/status\": Permission denied";
+  return p;
+}
+
 // --- exclusiveCpus ----------------------------------------------------------------------
 
 TEST(AuditExclusiveCpusTest, NamesEveryThreadOutsideTheHoldersByPidCommandAndCgroup) {
@@ -170,23 +217,67 @@ TEST(AuditExclusiveCpusTest, NamesEveryThreadOutsideTheHoldersByPidCommandAndCgr
   EXPECT_THAT(
       check.errors,
       ElementsAre(
-          "Process 1 (systemd, cgroup /init.scope) may run on CPUs 4 of the exclusive list "
-          "dataplane:4 held by 100 (allowed CPUs 0-7)",
+          // one error per process, naming every list it may run on
+          "Process 1 (systemd, cgroup /init.scope) may run on CPUs 4,5 of the exclusive lists "
+          "dataplane:4 held by 100; dataplane:5 held by 150 (allowed CPUs 0-7)",
+          // the child of 100's container is not 150's
+          "Process 101 (app worker, cgroup /kcm.slice/c1/sub) may run on CPUs 5 of the "
+          "exclusive list dataplane:5 held by 150 (allowed CPUs 0-7)",
           // /kcm.slice/c10 is not beneath /kcm.slice/c1
           "Process 150 (noisy (x), cgroup /kcm.slice/c10) may run on CPUs 4 of the exclusive "
           "list dataplane:4 held by 100 (allowed CPUs 0-7)",
           "Process 200 (java, cgroup /user.slice/session-1.scope), threads 201, 202, may run "
-          "on CPUs 4 of the exclusive list dataplane:4 held by 100 (allowed CPUs 0-7)",
-          "Process 1 (systemd, cgroup /init.scope) may run on CPUs 5 of the exclusive list "
-          "dataplane:5 held by 150 (allowed CPUs 0-7)",
-          // the child of 100's container is not 150's
-          "Process 101 (app worker, cgroup /kcm.slice/c1/sub) may run on CPUs 5 of the "
-          "exclusive list dataplane:5 held by 150 (allowed CPUs 0-7)",
-          "Process 200 (java, cgroup /user.slice/session-1.scope), threads 201, 202, may run "
-          "on CPUs 5 of the exclusive list dataplane:5 held by 150 (allowed CPUs 0-7)",
+          "on CPUs 4,5 of the exclusive lists dataplane:4 held by 100; dataplane:5 held by 150 "
+          "(allowed CPUs 0-7)",
           "Process 500 (lonely, cgroup unknown) may run on CPUs 5 of the exclusive list "
           "dataplane:5 held by 150 (allowed CPUs 5)"));
-  EXPECT_EQ(check.violations, 7u);
+  EXPECT_EQ(check.violations, 5u);
+}
+
+// Without isolcpus= every process of a node may run on every list: the errors stop at
+// kAuditErrorLimit (the report is published whole), the violations count them all.
+TEST(AuditExclusiveCpusTest, ErrorsStopAtTheLimitAndViolationsCountThemAll) {
+  std::vector<ProcessInfo> processes;
+  for (pid_t pid = 1000; pid < 1250; ++pid) {
+    ProcessInfo p;
+    p.pid = pid;
+    p.comm = "daemon";
+    p.cgroup = "/system.slice/d.service";
+    p.threads.push_back({pid, CpuSet{0, 4, 5}});
+    processes.push_back(std::move(p));
+  }
+  const AuditCheck check = audit_exclusive_cpus(node_config(), processes, 0);
+  EXPECT_EQ(check.violations, 250u);
+  ASSERT_EQ(check.errors.size(), kAuditErrorLimit + 1);
+  EXPECT_THAT(check.errors[0], HasSubstr("Process 1000 (daemon"));
+  EXPECT_EQ(check.errors.back(), "... and 150 more");
+}
+
+// "ok" having judged nothing would be a false all-clear: an unreadable holder (whose
+// cgroup decides who is its own) or mostly unreadable processes leave the check out.
+TEST(AuditExclusiveCpusTest, AnUnreadableHolderOrMostlyUnreadableProcessesThrow) {
+  std::vector<ProcessInfo> processes = node_processes();
+  processes.push_back(unreadable_process(600));
+  // One unreadable process that holds nothing: judged on the others.
+  EXPECT_EQ(audit_exclusive_cpus(node_config(), processes, 0).violations, 5u);
+  Config config = node_config();
+  config.pools.at("dataplane").lists.at("6-7").tasks = {600};
+  try {
+    audit_exclusive_cpus(config, processes, 0);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("holder 600 of dataplane:6-7 could not be read: open "
+                                    "\"/proc/600/status\": Permission denied"));
+  }
+  std::vector<ProcessInfo> mostly = node_processes();  // 9
+  for (pid_t pid = 601; pid < 611; ++pid) mostly.push_back(unreadable_process(pid));
+  try {
+    audit_exclusive_cpus(node_config(), mostly, 0);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("10 of 19 processes could not be read, the first: open "
+                                    "\"/proc/601/status\""));
+  }
 }
 
 TEST(AuditExclusiveCpusTest, LeavesOutTheAuditorAndFreeAndSharedLists) {
@@ -240,7 +331,8 @@ TEST(AuditIrqsTest, NamesIrqsWithHandlersOnExclusiveCpusAndHintsAtIrqbalance) {
                   "echo 0-3 > /proc/irq/24/smp_affinity_list",
                   "IRQ 27 (PCI-MSI 1048576-edge nvme0q1) may be delivered to exclusive CPUs 4,5 "
                   "(dataplane:4, dataplane:5): its smp_affinity_list is 4,5; it allows no CPU "
-                  "outside the exclusive lists",
+                  "outside the exclusive lists; if it is a device's per-CPU queue, boot with "
+                  "isolcpus=managed_irq,4-7",
                   "irqbalance (pid 300) is running and moves IRQs back onto any CPU it is not told "
                   "to avoid: set IRQBALANCE_BANNED_CPULIST=4-7 in its environment file and restart "
                   "it"));
@@ -267,15 +359,42 @@ TEST(AuditIrqsTest, NoExclusiveCpusNoFindingsNoHint) {
 TEST(AuditKubeletTest, StaticAssignmentsOverlappingKcmListsAreNamed) {
   const std::string state = kNode + "/kubelet/cpu_manager_state";
   const AuditCheck check = audit_kubelet(node_config(), state);
-  ASSERT_EQ(check.errors.size(), 3u);
-  EXPECT_EQ(check.errors[0],
+  ASSERT_EQ(check.errors.size(), 4u);
+  EXPECT_EQ(check.errors[1],
             "The kubelet's static CPU manager (" + state +
                 ") assigns CPUs 5,6 to container \"app\" of pod "
                 "6f1c2d3e-aaaa-bbbb-cccc-000000000001: CPUs 5 are in kcm's list dataplane:5 "
-                "(give the kubelet --reserved-cpus covering kcm's CPUs, or its none policy)");
-  EXPECT_THAT(check.errors[1], HasSubstr("CPUs 6 are in kcm's list dataplane:6-7"));
-  EXPECT_THAT(check.errors[2], HasSubstr("container \"db\""));
-  EXPECT_EQ(check.violations, 3u);
+                "(use --cpu-manager-policy=none)");
+  EXPECT_THAT(check.errors[2], HasSubstr("CPUs 6 are in kcm's list dataplane:6-7"));
+  EXPECT_THAT(check.errors[3], HasSubstr("container \"db\""));
+  EXPECT_EQ(check.violations, 4u);
+}
+
+// The static policy writes every other container's cpuset, kcm's holders' too, to its
+// defaultCpuSet: a finding with no exclusive assignment at all.
+TEST(AuditKubeletTest, TheStaticPolicyItselfIsNamedWithItsDefaultCpuSet) {
+  const std::string state = kNode + "/kubelet/cpu_manager_state";
+  EXPECT_EQ(audit_kubelet(node_config(), state).errors[0],
+            "The kubelet's static CPU manager (" + state +
+                ") sets the cpuset of every container without an exclusive assignment, kcm's "
+                "holders too, to its defaultCpuSet 0-3,6,7 (exclusive CPUs 6,7: "
+                "dataplane:6-7), undoing kcm's pinning (use --cpu-manager-policy=none)");
+  TempDir tmp;
+  const std::string path = tmp / "state";
+  for (const char* text : {R"({"policyName":"static","defaultCpuSet":"0-3","checksum":1})",
+                           R"({"policyName":"static","defaultCpuSet":"0-3","entries":{}})"}) {
+    write_file(path, text);
+    const AuditCheck check = audit_kubelet(node_config(), path);
+    EXPECT_THAT(check.errors,
+                ElementsAre("The kubelet's static CPU manager (" + path +
+                            ") sets the cpuset of every container without an exclusive "
+                            "assignment, kcm's holders too, to its defaultCpuSet 0-3, undoing "
+                            "kcm's pinning (use --cpu-manager-policy=none)"))
+        << text;
+    EXPECT_EQ(check.violations, 1u);
+  }
+  write_file(path, R"({"policyName":"static","defaultCpuSet":""})");
+  EXPECT_THAT(audit_kubelet(node_config(), path).errors[0], HasSubstr("defaultCpuSet (empty),"));
 }
 
 TEST(AuditKubeletTest, NonePolicyAndAbsentFileAreQuiet) {
@@ -287,7 +406,8 @@ TEST(AuditKubeletTest, MalformedStateThrowsNamingTheFile) {
   TempDir tmp;
   const std::string path = tmp / "state";
   for (const char* text : {"{", "[]", R"({"policyName":"static","entries":{"p":{"c":"x"}}})",
-                           R"({"policyName":"static","entries":{"p":3}})"}) {
+                           R"({"policyName":"static","entries":{"p":3}})",
+                           R"({"policyName":"static","defaultCpuSet":5})"}) {
     write_file(path, text);
     try {
       audit_kubelet(node_config(), path);
@@ -301,7 +421,7 @@ TEST(AuditKubeletTest, MalformedStateThrowsNamingTheFile) {
 // --- hostSlices -------------------------------------------------------------------------
 
 TEST(AuditHostSlicesTest, SlicesOnExclusiveCpusGetTheirSystemctlCommand) {
-  const auto check = audit_host_slices(node_config(), kNode + "/sys/fs/cgroup");
+  const auto check = audit_host_slices(node_config(), kNode + "/sys/fs/cgroup", node_processes());
   ASSERT_TRUE(check);
   EXPECT_THAT(check->errors,
               ElementsAre("system.slice may run on exclusive CPUs 6 (dataplane:6-7): its "
@@ -313,11 +433,47 @@ TEST(AuditHostSlicesTest, SlicesOnExclusiveCpusGetTheirSystemctlCommand) {
   EXPECT_EQ(check->violations, 2u);
 }
 
+// With Docker's systemd driver a pinned container lives in system.slice/docker-<id>.scope,
+// and on v2 its cpuset is within system.slice's: those CPUs are the slice's to keep.
+TEST(AuditHostSlicesTest, TheCpusOfHoldersInsideASliceAreLeftToIt) {
+  TempDir tmp;
+  write_file(tmp / "cgroup.controllers", "cpuset cpu\n");
+  write_file(tmp / "cpuset.cpus.effective", "0-7\n");
+  write_file(tmp / "system.slice/cpuset.cpus.effective", "0-7\n");
+  write_file(tmp / "init.scope/cgroup.procs", "1\n");
+  std::vector<ProcessInfo> processes = node_processes();
+  ProcessInfo docker;
+  docker.pid = 700;
+  docker.comm = "dpdk";
+  docker.cgroup = "/system.slice/docker-0a1b.scope";
+  docker.threads.push_back({700, CpuSet::parse("6-7")});
+  processes.push_back(docker);
+  Config config = node_config();
+  config.pools.at("dataplane").lists.at("6-7").tasks = {700};
+  const auto check = audit_host_slices(config, tmp.path(), processes);
+  ASSERT_TRUE(check);
+  EXPECT_THAT(check->errors,
+              ElementsAre("system.slice may run on exclusive CPUs 4,5 (dataplane:4, dataplane:5): "
+                          "its cpuset.cpus.effective is 0-7; systemctl set-property system.slice "
+                          "AllowedCPUs=0-3,6,7 (keeping CPUs 6,7 of the kcm holders inside it: "
+                          "dataplane:6-7)",
+                          "init.scope may run on exclusive CPUs 4-7 (dataplane:4, dataplane:5, "
+                          "dataplane:6-7): its cpuset.cpus.effective is 0-7; systemctl "
+                          "set-property init.scope AllowedCPUs=0-3"));
+  // The fixture's system.slice (0-3,6): nothing left to take from it.
+  const auto fixture = audit_host_slices(config, kNode + "/sys/fs/cgroup", processes);
+  ASSERT_TRUE(fixture);
+  EXPECT_THAT(fixture->errors, ElementsAre(HasSubstr("init.scope may run")));
+  // A holder it cannot read might be inside: no command that could take its CPUs.
+  processes.back().unreadable = "open \"/proc/700/status\": Permission denied";
+  EXPECT_THROW(audit_host_slices(config, tmp.path(), processes), Error);
+}
+
 TEST(AuditHostSlicesTest, NotCgroupV2WithCpusetMeansNoCheck) {
   TempDir tmp;
-  EXPECT_FALSE(audit_host_slices(node_config(), tmp.path()));
+  EXPECT_FALSE(audit_host_slices(node_config(), tmp.path(), {}));
   write_file(tmp / "cgroup.controllers", "cpu memory\n");
-  EXPECT_FALSE(audit_host_slices(node_config(), tmp.path()));
+  EXPECT_FALSE(audit_host_slices(node_config(), tmp.path(), {}));
 }
 
 }  // namespace
