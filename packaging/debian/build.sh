@@ -5,7 +5,8 @@
 # must not be written to: so the tree is copied to a temp directory with this directory
 # as its debian/, built there with `dpkg-buildpackage -b -us -uc`, and the .deb, .buildinfo
 # and .changes are moved to OUTDIR. Missing build dependencies are installed with
-# apt-get (root); the tests are not run (DEB_BUILD_OPTIONS=nocheck).
+# apt-get (root); the tests are not run (DEB_BUILD_OPTIONS=nocheck), and the build uses
+# every CPU (parallel=$(nproc)) unless DEB_BUILD_OPTIONS names its own parallel=N.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -50,9 +51,15 @@ if ! (cd "$tree" && dpkg-checkbuilddeps >/dev/null 2>&1); then
       DEBIAN_FRONTEND=noninteractive apt-get build-dep "${apt_quiet[@]}" "$tree" >/dev/null; }
 fi
 
+# debhelper builds with one job unless DEB_BUILD_OPTIONS says parallel=N; the caller's
+# own parallel=N wins.
+options="nocheck ${DEB_BUILD_OPTIONS:-}"
+case " $options " in
+  *" parallel="*) ;;
+  *) options="$options parallel=$(nproc)" ;;
+esac
 start=$SECONDS
-(cd "$tree" && DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
-  dpkg-buildpackage -b -us -uc) > "$work/build.log" 2>&1 || {
+(cd "$tree" && DEB_BUILD_OPTIONS="$options" dpkg-buildpackage -b -us -uc) > "$work/build.log" 2>&1 || {
   tail -n 60 "$work/build.log" >&2
   echo "$0: dpkg-buildpackage failed (the last lines of its log above)" >&2
   exit 1
