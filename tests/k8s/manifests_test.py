@@ -703,10 +703,12 @@ class RunTest(harness.PkiTestCase):
                        "entries": {"6f1c2d3e": {"app": lists[0]}}, "checksum": 1}, f)
         outputs = self.run_daemons(node, pod, rounds=2)
         self.assert_node_report(json.loads(outputs["node-report"]), kubelet_errors=[
+            "The kubelet's static CPU manager (%s) sets the cpuset of every container without "
+            "an exclusive assignment, kcm's holders too, to its defaultCpuSet 0-3, undoing "
+            "kcm's pinning (use --cpu-manager-policy=none)" % state,
             "The kubelet's static CPU manager (%s) assigns CPUs %s to container \"app\" of "
-            "pod 6f1c2d3e: CPUs %s are in kcm's list dataplane:%s (give the kubelet "
-            "--reserved-cpus covering kcm's CPUs, or its none policy)"
-            % (state, lists[0], lists[0], lists[0])])
+            "pod 6f1c2d3e: CPUs %s are in kcm's list dataplane:%s "
+            "(use --cpu-manager-policy=none)" % (state, lists[0], lists[0], lists[0])])
         self.assert_rbac_used_exactly()
 
     def assert_node_report(self, report, kubelet_errors):
